@@ -1,0 +1,52 @@
+"""Agora: participatory consultations for French local authorities."""
+
+import os
+
+from flask import Flask, session
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.accounts.views import bp as accounts_bp
+from app.admin.views import bp as admin_bp
+from app.api.views import bp as api_bp
+from app.consultations.views import bp as consultations_bp
+from app.core import web
+from app.core.db import configure_sqlite
+from app.core.mail import mail_cli
+from app.demo import demo_cli
+from app.extensions import babel, csrf, db, limiter, login_manager
+from app.organizations.directory import directory_cli
+from app.organizations.views import bp as organizations_bp
+from config import CONFIGS, LANGUAGES
+
+
+def create_app(config: str | object | None = None, **overrides) -> Flask:
+    app = Flask(__name__, template_folder="../templates", static_folder=None)
+    config = config or os.environ.get("AGORA_ENV", "development")
+    app.config.from_object(CONFIGS[config] if isinstance(config, str) else config)
+    app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set in the environment.")
+    proxies = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
+    if proxies:  # behind a load balancer: trust its X-Forwarded-* headers for client addresses
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Paris")
+    login_manager.init_app(app)
+    web.init_app(app)
+    for blueprint in (accounts_bp, organizations_bp, consultations_bp, admin_bp, api_bp):
+        app.register_blueprint(blueprint)
+    for group in (mail_cli, directory_cli, demo_cli):
+        app.cli.add_command(group)
+    return app
+
+
+def select_locale() -> str:
+    """French unless the visitor chose another language with the switcher."""
+    chosen = session.get("locale")
+    return chosen if chosen in LANGUAGES else "fr"
+

@@ -1,0 +1,1 @@
+"""Accounts: sign-up, email confirmation, sign-in, password reset."""

@@ -1,0 +1,38 @@
+"""The people who use Agora."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core import clock
+from app.core.db import UTCDateTime
+from app.extensions import db
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased by the services, so uniqueness is case-insensitive on every database.
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    memberships = relationship("Membership", back_populates="user", foreign_keys="Membership.user_id")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses sessions of blocked users
+        return self.blocked_at is None
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"

@@ -1,0 +1,154 @@
+"""Back office: consultations, committee, organizations, membership queue, audit log."""
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from app.accounts.models import User
+from app.accounts.services import find_user_by_email
+from app.admin.forms import CommitteeSeatForm, ConsultationForm
+from app.consultations import services as consultation_services
+from app.consultations.models import CommitteeSeat, Consultation, PhaseKind
+from app.core import audit
+from app.core.errors import RuleViolation
+from app.core.web import show_refusal
+from app.extensions import db
+from app.organizations import services as organization_services
+from app.organizations.forms import OrganizationForm
+from app.organizations.models import Membership, MembershipStatus, Organization
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@login_required
+def require_admin():
+    if not current_user.is_admin:
+        abort(403)
+
+
+@bp.get("/")
+def index():
+    counts = {
+        "users": db.session.scalar(sa.select(sa.func.count()).select_from(User)),
+        "organizations": db.session.scalar(sa.select(sa.func.count()).select_from(Organization)),
+        "pending": db.session.scalar(sa.select(sa.func.count()).select_from(Membership)
+                                     .where(Membership.status == MembershipStatus.PENDING)),
+    }
+    consultations = db.session.scalars(sa.select(Consultation).order_by(Consultation.created_at.desc())).all()
+    return render_template("admin/index.html", counts=counts, consultations=consultations)
+
+
+def _input_from(form: ConsultationForm) -> consultation_services.ConsultationInput:
+    return consultation_services.ConsultationInput(
+        title=form.title.data.strip(), slug=form.slug.data.strip(), description=form.description.data or "",
+        budget_envelope_cents=int(form.budget_envelope.data * 100),
+        laureate_target=form.laureate_target.data, vote_limit=form.vote_limit.data,
+        threshold_per_proposal=form.threshold_per_proposal.data,
+        minimum_votes_per_user=form.minimum_votes_per_user.data,
+        can_accumulate_supports_beyond_threshold=form.can_accumulate_supports_beyond_threshold.data,
+        votes_hidden=form.votes_hidden.data, eligible_kinds=list(form.eligible_kinds.data or []),
+        theme_names=(form.themes.data or "").splitlines(),
+        phase_dates={kind: (form[f"{kind.value}_starts_at"].utc, form[f"{kind.value}_ends_at"].utc)
+                     for kind in PhaseKind},
+    )
+
+
+def _fill(form: ConsultationForm, consultation: Consultation) -> None:
+    form.process(obj=consultation)
+    form.budget_envelope.data = Decimal(consultation.budget_envelope_cents) / 100
+    form.themes.data = "\n".join(theme.name for theme in consultation.themes)
+    for phase in consultation.phases:
+        form[f"{phase.kind}_starts_at"].set_utc(phase.starts_at)
+        form[f"{phase.kind}_ends_at"].set_utc(phase.ends_at)
+
+
+@bp.route("/consultations/nouvelle", methods=["GET", "POST"])
+def new_consultation():
+    return _edit(None)
+
+
+@bp.route("/consultations/<int:consultation_id>/modifier", methods=["GET", "POST"])
+def edit_consultation(consultation_id: int):
+    return _edit(db.get_or_404(Consultation, consultation_id))
+
+
+def _edit(consultation: Consultation | None):
+    form = ConsultationForm()
+    if request.method == "GET" and consultation is not None:
+        _fill(form, consultation)
+    if form.validate_on_submit():
+        try:
+            saved = consultation_services.save_consultation(consultation, _input_from(form), by=current_user)
+        except RuleViolation as refusal:
+            db.session.rollback()
+            show_refusal(form, refusal)
+        else:
+            db.session.commit()
+            flash(_("Consultation enregistrée."), "success")
+            return redirect(url_for("admin.edit_consultation", consultation_id=saved.id))
+    return render_template("admin/consultation_form.html", form=form, consultation=consultation,
+                           phase_kinds=list(PhaseKind))
+
+
+@bp.route("/consultations/<int:consultation_id>/comite", methods=["GET", "POST"])
+def committee(consultation_id: int):
+    consultation = db.get_or_404(Consultation, consultation_id)
+    form = CommitteeSeatForm()
+    if form.validate_on_submit():
+        user = find_user_by_email(form.email.data)
+        try:
+            if user is None:
+                raise RuleViolation(_("Aucun compte n'utilise cette adresse : la personne doit d'abord "
+                                      "créer son compte."), field="email")
+            consultation_services.add_committee_member(consultation, user, affiliation=form.affiliation.data,
+                                                       is_chair=form.is_chair.data, by=current_user)
+        except RuleViolation as refusal:
+            db.session.rollback()
+            show_refusal(form, refusal)
+        else:
+            db.session.commit()
+            flash(_("%(name)s siège désormais au comité.", name=user.name), "success")
+            return redirect(url_for("admin.committee", consultation_id=consultation.id))
+    return render_template("admin/committee.html", consultation=consultation, form=form)
+
+
+@bp.post("/comite/<int:seat_id>/retirer")
+def remove_committee_seat(seat_id: int):
+    seat = db.get_or_404(CommitteeSeat, seat_id)
+    consultation_id = seat.consultation_id
+    consultation_services.remove_committee_member(seat, by=current_user)
+    db.session.commit()
+    flash(_("%(name)s ne siège plus au comité.", name=seat.user.name), "success")
+    return redirect(url_for("admin.committee", consultation_id=consultation_id))
+
+
+@bp.route("/organisations/nouvelle", methods=["GET", "POST"])
+def new_organization():
+    form = OrganizationForm()
+    if form.validate_on_submit():
+        try:
+            organization = organization_services.create_organization(
+                kind=form.kind.data, name=form.name.data, siren=form.siren.data,
+                departement_code=form.departement_code.data, by=current_user)
+        except RuleViolation as refusal:
+            db.session.rollback()
+            show_refusal(form, refusal)
+        else:
+            db.session.commit()
+            flash(_("Organisation ajoutée."), "success")
+            return redirect(url_for("organizations.detail", organization_id=organization.id))
+    return render_template("admin/organization_form.html", form=form)
+
+
+@bp.get("/journal")
+def audit_log():
+    page = request.args.get("page", 1, type=int)
+    entries = db.paginate(sa.select(audit.AuditEntry).options(selectinload(audit.AuditEntry.actor))
+                          .order_by(audit.AuditEntry.id.desc()),
+                          page=max(page, 1), per_page=50, error_out=False)
+    return render_template("admin/audit_log.html", entries=entries, broken_at=audit.verify_chain())

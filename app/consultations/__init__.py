@@ -1,0 +1,1 @@
+"""Consultations: themes, dated phases, support settings and the steering committee."""

@@ -1,0 +1,1 @@
+"""Cross-domain building blocks: errors, clock, database set-up, audit log, mail outbox."""

@@ -1,0 +1,114 @@
+"""Mail outbox: messages are rows written in the caller's transaction and sent by a worker.
+
+Nothing is lost when the mail server is down: a failed message stays in the outbox with its
+error and is retried on the next run.
+"""
+
+import smtplib
+import sys
+import time
+from datetime import datetime
+from email.message import EmailMessage
+
+import click
+import sqlalchemy as sa
+from flask import current_app, render_template
+from flask.cli import AppGroup
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core import clock
+from app.core.db import UTCDateTime
+from app.extensions import db
+
+MAX_ATTEMPTS = 8
+
+
+class OutboxMessage(db.Model):
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+def queue_mail(recipient: str, subject: str, template: str, **context) -> OutboxMessage:
+    """Queue a message whose body is rendered from templates/mail/<template>.txt."""
+    body = render_template(f"mail/{template}.txt", public_url=current_app.config["PUBLIC_URL"], **context)
+    message = OutboxMessage(recipient=recipient, subject=subject, body=body)
+    db.session.add(message)
+    return message
+
+
+def _deliver(message: OutboxMessage) -> None:
+    config = current_app.config
+    if config["MAIL_BACKEND"] == "console":
+        print(f"--- Courriel pour {message.recipient} : {message.subject}\n{message.body}\n---",
+              file=sys.stdout, flush=True)
+        return
+    email = EmailMessage()
+    email["From"] = config["MAIL_SENDER"]
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    email.set_content(message.body)
+    with smtplib.SMTP(config["MAIL_HOST"], config["MAIL_PORT"], timeout=30) as smtp:
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls()
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        smtp.send_message(email)
+
+
+def send_pending(batch_size: int = 50) -> int:
+    """Send queued messages, one transaction per batch; return how many were sent.
+
+    Each message is tried at most once per call, so a mail server that is down costs one
+    attempt per run, not all of them at once.
+    """
+    sent, after_id = 0, 0
+    while True:
+        query = (
+            sa.select(OutboxMessage)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS,
+                   OutboxMessage.id > after_id)
+            .order_by(OutboxMessage.id)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)  # several workers never send one message twice
+        )
+        messages = db.session.scalars(query).all()
+        if not messages:
+            db.session.commit()
+            return sent
+        for message in messages:
+            after_id = message.id
+            message.attempts += 1
+            try:
+                _deliver(message)
+            except (OSError, smtplib.SMTPException) as error:
+                message.last_error = str(error)[:2000]
+            else:
+                message.sent_at = clock.now()
+                sent += 1
+        db.session.commit()
+        if len(messages) < batch_size:
+            return sent
+
+
+mail_cli = AppGroup("mail", help="Envoi des courriels en attente.")
+
+
+@mail_cli.command("send")
+@click.option("--loop", is_flag=True, help="Continuer à relever la file toutes les quelques secondes.")
+@click.option("--interval", default=2.0, show_default=True, help="Secondes entre deux relèves.")
+def send_command(loop: bool, interval: float) -> None:
+    """Envoie les courriels de la file d'attente."""
+    while True:
+        count = send_pending()
+        if not loop:
+            click.echo(f"{count} courriel(s) envoyé(s).")
+            return
+        time.sleep(interval)

@@ -1,0 +1,117 @@
+"""What every page shares: error pages, template helpers, DSFR assets, language, safe redirects."""
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from flask import (Flask, abort, current_app, flash, jsonify, redirect, render_template, request,
+                   send_from_directory, session)
+from flask_babel import format_datetime, format_decimal, get_locale, gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.accounts.models import User
+from app.core import clock
+from app.extensions import db, login_manager
+from config import LANGUAGES
+
+DSFR_PACKAGE = "@gouvfr/dsfr/dist"
+# Only what the pages use is served out of the 88 MB distribution.
+DSFR_ALLOWED = ("dsfr.min.css", "dsfr.module.min.js", "dsfr.nomodule.min.js", "fonts/", "icons/",
+                "favicon/", "utility/icons/icons.min.css")
+
+
+def init_app(app: Flask) -> None:
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "accounts.sign_in"
+    login_manager.login_message = None  # the sign-in page says why on its own
+    app.add_url_rule("/dsfr/<path:filename>", "dsfr", serve_dsfr)
+    app.add_url_rule("/langue", "set_language", set_language, methods=["POST"])
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.jinja_env.filters["paris"] = paris_datetime
+    app.jinja_env.filters["euros"] = euros
+    app.jinja_env.filters["number"] = format_decimal
+    app.context_processor(lambda: {"site": site_identity(), "get_locale": get_locale})
+
+
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.is_active else None
+
+
+def serve_dsfr(filename: str):
+    if not filename.startswith(DSFR_ALLOWED):
+        abort(404)
+    response = send_from_directory(current_app.config["NODE_MODULES"] / DSFR_PACKAGE, filename,
+                                   max_age=7 * 24 * 3600)
+    return response
+
+
+def set_language():
+    language = request.form.get("language")
+    if language in LANGUAGES:
+        session["locale"] = language
+    return redirect(safe_next_url() or "/")
+
+
+def safe_next_url() -> str | None:
+    """The `next` field or parameter if it points inside this site, else None (no open redirect)."""
+    target = request.form.get("next") or request.args.get("next")
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def show_refusal(form, refusal) -> None:
+    """Show a service's refusal next to the field it concerns, or as a message above the form."""
+    if refusal.field and refusal.field in form:
+        form[refusal.field].errors = [*form[refusal.field].errors, str(refusal)]
+    else:
+        flash(str(refusal), "error")
+
+
+def site_identity() -> dict:
+    config = current_app.config
+    return {"name": config["SITE_NAME"], "tagline": config["SITE_TAGLINE"],
+            "operator": config["OPERATOR_NAME"], "is_state": config["OPERATOR_IS_STATE"]}
+
+
+def paris_datetime(moment: datetime | None, pattern: str = "d MMMM y 'à' HH'h'mm") -> str:
+    """Show a stored UTC instant as Paris wall-clock time."""
+    return "" if moment is None else format_datetime(clock.to_paris(moment), pattern)
+
+
+def euros(cents: int | None) -> str:
+    if cents is None:
+        return ""
+    return format_decimal(cents / 100, format="#,##0.##") + " €"
+
+
+def error_messages() -> dict[int, tuple[str, str]]:
+    return {
+        400: (_("Requête invalide"), _("La demande envoyée n'est pas valide.")),
+        403: (_("Accès refusé"), _("Vous n'avez pas accès à cette page.")),
+        404: (_("Page introuvable"), _("La page demandée n'existe pas ou a été déplacée.")),
+        405: (_("Action impossible"), _("Cette adresse ne permet pas cette action.")),
+        413: (_("Envoi trop volumineux"), _("Le contenu envoyé dépasse la taille permise.")),
+        429: (_("Trop de tentatives"), _("Trop de tentatives en peu de temps : réessayez dans quelques minutes.")),
+    }
+
+
+def handle_http_error(error: HTTPException):
+    title, message = error_messages().get(
+        error.code, (_("Erreur inattendue"), _("Une erreur est survenue. Réessayez plus tard.")))
+    if request.path.startswith("/api/"):
+        return jsonify({"error": {"status": error.code, "message": message}}), error.code
+    return render_template("errors/error.html", code=error.code, title=title, message=message), error.code
+
+
+def handle_csrf_error(error: CSRFError):
+    message = _("Le formulaire a expiré ou n'est pas valide : rien n'a été enregistré. "
+                "Revenez à la page précédente, rechargez-la et recommencez.")
+    if request.path.startswith("/api/"):
+        return jsonify({"error": {"status": 400, "message": message}}), 400
+    return render_template("errors/error.html", code=400, title=_("Formulaire expiré"), message=message), 400

@@ -1,0 +1,169 @@
+"""A realistic demo consultation, its people and organizations, dated around today.
+
+`flask --app wsgi demo load` is idempotent: it creates what is missing and keeps what exists.
+"""
+
+from datetime import datetime, timedelta
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from app.accounts.models import User
+from app.accounts.services import hasher
+from app.consultations.models import CommitteeSeat, Consultation, Phase, PhaseKind, Theme
+from app.core import clock
+from app.extensions import db
+from app.organizations.models import Membership, MembershipStatus, Organization, OrganizationKind
+from app.organizations.services import normalize_name
+
+DEMO_PASSWORD = "demo-agora-2027"
+SLUG = "besoins-numeriques-territoires"
+
+PHASE_DAYS = {PhaseKind.COLLECT: 60, PhaseKind.SUPPORT: 30, PhaseKind.DELIBERATION: 60,
+              PhaseKind.SELECTION: 20, PhaseKind.RESULTS: 365}
+
+# (kind, INSEE code, name, population, département): real collectivities, found in the
+# directory when it is loaded, created with these facts otherwise.
+ORGANIZATIONS = {
+    "saint-flour": (OrganizationKind.COMMUNE, "15187", "Saint-Flour", 6527, "15"),
+    "mauriac": (OrganizationKind.COMMUNE, "15120", "Mauriac", 3523, "15"),
+    "cantal": (OrganizationKind.DEPARTEMENT, "15", "Cantal", None, "15"),
+}
+
+# email, name, role label printed for newcomers, extra attributes
+PEOPLE = [
+    ("admin@example.org", "Camille Roux", "administration", {"is_admin": True}),
+    ("presidence.comite@example.org", "Hélène Garnier", "présidence du comité", {}),
+    ("membre.comite@example.org", "Karim Benali", "membre du comité", {}),
+    ("elue@example.org", "Jeanne Martin", "élue, Saint-Flour", {}),
+    ("elu@example.org", "Paul Lefèvre", "élu, Saint-Flour", {}),
+    ("agente@example.org", "Sophie Durand", "agente, Saint-Flour", {}),
+    ("agent@example.org", "Lucas Petit", "agent, Saint-Flour", {}),
+    ("elue.mauriac@example.org", "Nadia Cherif", "élue, Mauriac", {}),
+    ("agent.cantal@example.org", "Thomas Blanc", "agent, département du Cantal", {}),
+    ("nouvelle.agente@example.org", "Inès Moreau", "agente, demande en attente", {}),
+]
+
+MEMBERSHIPS = [
+    ("elue@example.org", "saint-flour", "elected", MembershipStatus.VERIFIED),
+    ("elu@example.org", "saint-flour", "elected", MembershipStatus.VERIFIED),
+    ("agente@example.org", "saint-flour", "agent", MembershipStatus.VERIFIED),
+    ("agent@example.org", "saint-flour", "agent", MembershipStatus.VERIFIED),
+    ("elue.mauriac@example.org", "mauriac", "elected", MembershipStatus.VERIFIED),
+    ("agent.cantal@example.org", "cantal", "agent", MembershipStatus.VERIFIED),
+    ("nouvelle.agente@example.org", "saint-flour", "agent", MembershipStatus.PENDING),
+]
+
+COMMITTEE = [
+    ("presidence.comite@example.org", "Association des maires ruraux", True),
+    ("membre.comite@example.org", "Direction interministérielle du numérique", False),
+]
+
+THEMES = [
+    "Démarches en ligne et relation aux usagers",
+    "Outils internes et travail des agents",
+    "Données, transparence et open data",
+    "Inclusion numérique et médiation",
+    "Cybersécurité et souveraineté",
+    "Transition écologique et mobilités",
+    "Éducation, jeunesse et solidarités",
+]
+
+DESCRIPTION = (
+    "Collectivités et groupements, faites connaître vos besoins numériques et les services que vous "
+    "avez construits ou souhaitez construire. Les élus soutiennent ensuite, au nom de leur "
+    "collectivité, les propositions qu'ils jugent prioritaires.\n\n"
+    "Le comité de pilotage, qui réunit associations d'élus et administrations, regroupe les "
+    "contributions en grands enjeux, les évalue puis désigne les lauréats dans la limite de "
+    "l'enveloppe. Chaque proposition reçoit une réponse publique."
+)
+
+
+def schedule(current: PhaseKind, now: datetime) -> dict[PhaseKind, tuple[datetime, datetime]]:
+    """Consecutive phases placed so that `current` is halfway through its window at `now`."""
+    today = now.astimezone(clock.PARIS).replace(hour=0, minute=0, second=0, microsecond=0)
+    kinds = list(PhaseKind)
+    offset = sum(PHASE_DAYS[kind] for kind in kinds[:kinds.index(current)]) + PHASE_DAYS[current] // 2
+    start = today - timedelta(days=offset)
+    dates = {}
+    for kind in kinds:
+        end = start + timedelta(days=PHASE_DAYS[kind])
+        dates[kind] = (start.astimezone(clock.UTC), end.astimezone(clock.UTC))
+        start = end
+    return dates
+
+
+def _organization(key: str) -> Organization:
+    kind, code, name, population, departement = ORGANIZATIONS[key]
+    organization = db.session.scalar(sa.select(Organization).filter_by(kind=kind.value, insee_code=code))
+    if organization is None:
+        organization = Organization(kind=kind.value, insee_code=code, name=name, search_name=normalize_name(name),
+                                    population=population, departement_code=departement, is_verified=True)
+        db.session.add(organization)
+    return organization
+
+
+def _user(email: str, name: str, attributes: dict) -> User:
+    user = db.session.scalar(sa.select(User).filter_by(email=email))
+    if user is None:
+        user = User(email=email, name=name, password_hash=hasher.hash(DEMO_PASSWORD),
+                    email_confirmed_at=clock.now(), **attributes)
+        db.session.add(user)
+    return user
+
+
+def load_demo(phase: PhaseKind = PhaseKind.SUPPORT, now: datetime | None = None,
+              reschedule: bool = False) -> Consultation:
+    """Create the demo data that is missing; move the calendar only when asked to."""
+    now = now or clock.now()
+    users = {email: _user(email, name, attributes) for email, name, _label, attributes in PEOPLE}
+    organizations = {key: _organization(key) for key in ORGANIZATIONS}
+    db.session.flush()
+    for email, key, role, status in MEMBERSHIPS:
+        if not db.session.scalar(sa.select(Membership.id).filter_by(user_id=users[email].id,
+                                                                    organization_id=organizations[key].id)):
+            verified = status == MembershipStatus.VERIFIED
+            db.session.add(Membership(user=users[email], organization=organizations[key], role=role,
+                                      status=status, verified_by=users["admin@example.org"] if verified else None,
+                                      verified_at=now if verified else None))
+    consultation = db.session.scalar(sa.select(Consultation).filter_by(slug=SLUG))
+    if consultation is None:
+        consultation = Consultation(
+            slug=SLUG, title="Besoins et services numériques des territoires 2027", description=DESCRIPTION,
+            budget_envelope_cents=12_000_000_00, laureate_target=30, vote_limit=10, minimum_votes_per_user=3,
+            eligible_kinds=[OrganizationKind.COMMUNE.value, OrganizationKind.EPCI.value,
+                            OrganizationKind.DEPARTEMENT.value, OrganizationKind.REGION.value,
+                            OrganizationKind.SYNDICAT.value],
+            themes=[Theme(name=name, position=position) for position, name in enumerate(THEMES)],
+            committee_seats=[CommitteeSeat(user=users[email], affiliation=affiliation, is_chair=is_chair)
+                             for email, affiliation, is_chair in COMMITTEE],
+        )
+        db.session.add(consultation)
+        reschedule = True
+    if reschedule:
+        for kind, (start, end) in schedule(phase, now).items():
+            existing = consultation.phase(kind)
+            if existing is None:
+                consultation.phases.append(Phase(kind=kind.value, starts_at=start, ends_at=end))
+            else:
+                existing.starts_at, existing.ends_at = start, end
+    db.session.flush()
+    return consultation
+
+
+demo_cli = AppGroup("demo", help="Consultation de démonstration.")
+
+
+@demo_cli.command("load")
+@click.option("--phase", type=click.Choice([kind.value for kind in PhaseKind]), default=None,
+              help="Phase en cours dans la démonstration (par défaut : soutiens). "
+                   "Donnée pour une démonstration existante, elle en déplace le calendrier.")
+def load_command(phase: str | None) -> None:
+    """Crée la consultation de démonstration et ses comptes (sans rien effacer)."""
+    consultation = load_demo(PhaseKind(phase or PhaseKind.SUPPORT), reschedule=phase is not None)
+    db.session.commit()
+    click.echo(f"Consultation de démonstration : {consultation.title}")
+    click.echo(f"Comptes de démonstration (mot de passe commun : {DEMO_PASSWORD}) :")
+    for email, _name, label, _attributes in PEOPLE:
+        click.echo(f"  {email:<34} {label}")

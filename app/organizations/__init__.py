@@ -1,0 +1,1 @@
+"""Organizations (collectivities and others) and the memberships that tie people to them."""

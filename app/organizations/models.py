@@ -1,0 +1,148 @@
+"""Organizations, seeded from the official directory, and memberships of users in them."""
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core import clock
+from app.core.db import UTCDateTime
+from app.extensions import db
+
+# ANSM: free tailored support for small communes and groupings.
+ANSM_COMMUNE_MAX_POPULATION = 3_500
+ANSM_EPCI_MAX_POPULATION = 15_000
+
+
+class OrganizationKind(enum.StrEnum):
+    COMMUNE = "commune"
+    EPCI = "epci"
+    DEPARTEMENT = "departement"
+    REGION = "region"
+    SYNDICAT = "syndicat"
+    ASSOCIATION = "association"
+    COMPANY = "entreprise"
+    STATE = "etat"
+
+    @property
+    def label(self) -> str:
+        return str(KIND_LABELS[self])
+
+    @classmethod
+    def directory_kinds(cls) -> tuple["OrganizationKind", ...]:
+        """Kinds loaded from the official directory; the others are added by admins."""
+        return cls.COMMUNE, cls.EPCI, cls.DEPARTEMENT, cls.REGION
+
+
+KIND_LABELS = {
+    OrganizationKind.COMMUNE: _l("Commune"),
+    OrganizationKind.EPCI: _l("Intercommunalité (EPCI)"),
+    OrganizationKind.DEPARTEMENT: _l("Département"),
+    OrganizationKind.REGION: _l("Région"),
+    OrganizationKind.SYNDICAT: _l("Syndicat mixte"),
+    OrganizationKind.ASSOCIATION: _l("Association"),
+    OrganizationKind.COMPANY: _l("Entreprise"),
+    OrganizationKind.STATE: _l("Service de l'État"),
+}
+
+
+class Organization(db.Model):
+    __tablename__ = "organizations"
+    __table_args__ = (sa.UniqueConstraint("kind", "insee_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    # Lower-case, accent-free name for searching the same way on SQLite and PostgreSQL.
+    search_name: Mapped[str] = mapped_column(sa.String(200), index=True)
+    siren: Mapped[str | None] = mapped_column(sa.String(9), unique=True)
+    insee_code: Mapped[str | None] = mapped_column(sa.String(9))
+    population: Mapped[int | None]
+    departement_code: Mapped[str | None] = mapped_column(sa.String(3), index=True)
+    region_code: Mapped[str | None] = mapped_column(sa.String(3))
+    epci_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organizations.id"))
+    is_verified: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    epci = relationship("Organization", remote_side=[id])
+
+    @property
+    def kind_label(self) -> str:
+        return OrganizationKind(self.kind).label
+
+    @hybrid_property
+    def is_ansm_eligible(self) -> bool:
+        if self.population is None:
+            return False
+        return (self.kind == OrganizationKind.COMMUNE and self.population < ANSM_COMMUNE_MAX_POPULATION) or (
+            self.kind == OrganizationKind.EPCI and self.population < ANSM_EPCI_MAX_POPULATION
+        )
+
+    @is_ansm_eligible.inplace.expression
+    @classmethod
+    def _is_ansm_eligible_expression(cls):
+        return sa.or_(
+            sa.and_(cls.kind == OrganizationKind.COMMUNE, cls.population < ANSM_COMMUNE_MAX_POPULATION),
+            sa.and_(cls.kind == OrganizationKind.EPCI, cls.population < ANSM_EPCI_MAX_POPULATION),
+        )
+
+    def __repr__(self) -> str:
+        return f"<Organization {self.id} {self.kind} {self.name}>"
+
+
+class MembershipRole(enum.StrEnum):
+    AGENT = "agent"
+    ELECTED = "elected"
+
+    @property
+    def label(self) -> str:
+        return str({self.AGENT: _l("Agent"), self.ELECTED: _l("Élu ou élue")}[self])
+
+
+class MembershipStatus(enum.StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REFUSED = "refused"
+
+    @property
+    def label(self) -> str:
+        return str({self.PENDING: _l("En attente"), self.VERIFIED: _l("Vérifiée"),
+                    self.REFUSED: _l("Refusée")}[self])
+
+
+class Membership(db.Model):
+    __tablename__ = "memberships"
+    __table_args__ = (sa.UniqueConstraint("user_id", "organization_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
+    role: Mapped[str] = mapped_column(sa.String(10))
+    status: Mapped[str] = mapped_column(sa.String(10), default=MembershipStatus.PENDING)
+    verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    user = relationship("User", back_populates="memberships", foreign_keys=[user_id])
+    organization = relationship("Organization")
+    verified_by = relationship("User", foreign_keys=[verified_by_id])
+
+    @property
+    def is_verified(self) -> bool:
+        return self.status == MembershipStatus.VERIFIED
+
+    @property
+    def counts(self) -> bool:
+        """A membership counts once both it and its organization are verified."""
+        return self.is_verified and self.organization.is_verified
+
+    @property
+    def role_label(self) -> str:
+        return MembershipRole(self.role).label
+
+    @property
+    def status_label(self) -> str:
+        return MembershipStatus(self.status).label

@@ -1,0 +1,31 @@
+"""Who may act for an organization (pure predicates, also used by templates)."""
+
+import sqlalchemy as sa
+
+from app.organizations.models import Membership, MembershipRole, MembershipStatus, Organization
+
+
+def verified_membership(user, organization_id: int) -> Membership | None:
+    """The user's membership in that organization if it counts (both verified)."""
+    if not user.is_authenticated:
+        return None
+    return next((membership for membership in user.memberships
+                 if membership.organization_id == organization_id and membership.counts), None)
+
+
+def organizations_verified_by(user):
+    """Subquery of organizations where `user` is a verified elected official of a verified organization."""
+    return (sa.select(Membership.organization_id)
+            .join(Organization, Organization.id == Membership.organization_id)
+            .where(Membership.user_id == user.id, Membership.role == MembershipRole.ELECTED,
+                   Membership.status == MembershipStatus.VERIFIED, Organization.is_verified))
+
+
+def can_verify_membership(user, membership: Membership) -> bool:
+    """Admins, and verified elected officials of the same organization for others' requests."""
+    if not user.is_authenticated:
+        return False
+    if user.is_admin:
+        return True
+    own = verified_membership(user, membership.organization_id)
+    return own is not None and own.role == MembershipRole.ELECTED and membership.user_id != user.id

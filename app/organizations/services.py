@@ -1,0 +1,129 @@
+"""Organization rules: search, creation by admins, membership requests and their verification."""
+
+import re
+import unicodedata
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from app.accounts.models import User
+from app.core import audit, clock
+from app.core.errors import RuleViolation
+from app.core.mail import queue_mail
+from app.extensions import db
+from app.organizations import permissions
+from app.organizations.models import (
+    Membership, MembershipRole, MembershipStatus, Organization, OrganizationKind,
+)
+
+SEARCH_MAX_LENGTH = 100
+
+
+def normalize_name(text: str) -> str:
+    """Lower-case, accent-free, punctuation folded to spaces: 'Saint-Étienne' -> 'saint etienne'."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    letters = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", letters).split())
+
+
+def is_valid_siren(siren: str) -> bool:
+    """Nine digits whose Luhn checksum holds, as INSEE issues them."""
+    if not re.fullmatch(r"\d{9}", siren):
+        return False
+    total = 0
+    for position, digit in enumerate(int(char) for char in reversed(siren)):
+        if position % 2:
+            digit *= 2
+            digit -= 9 if digit > 9 else 0
+        total += digit
+    return total % 10 == 0
+
+
+def search_organizations(query: str = "", kind: str | None = None, departement: str | None = None):
+    """A select of organizations matching a name, an INSEE code or a SIREN; the largest first."""
+    statement = sa.select(Organization)
+    text = query.strip()
+    if re.fullmatch(r"\d{9}", text):
+        statement = statement.where(Organization.siren == text)
+    elif re.fullmatch(r"(\d{5}|2[abAB]\d{3})", text):
+        statement = statement.where(Organization.insee_code == text.upper())
+    elif text:
+        words = normalize_name(text).split()
+        statement = statement.where(*(Organization.search_name.contains(word, autoescape=True)
+                                      for word in words))
+    if kind:
+        statement = statement.where(Organization.kind == kind)
+    if departement:
+        statement = statement.where(Organization.departement_code == departement)
+    return statement.order_by(Organization.population.desc().nulls_last(), Organization.name,
+                              Organization.id)
+
+
+def create_organization(*, kind: str, name: str, siren: str, departement_code: str | None, by: User
+                        ) -> Organization:
+    """Add an organization that the official directory does not hold (syndicat, association…)."""
+    if not by.is_admin:
+        raise RuleViolation(_("Seule l'équipe d'administration peut ajouter une organisation."))
+    if kind in OrganizationKind.directory_kinds():
+        raise RuleViolation(_("Les collectivités viennent du répertoire officiel : "
+                              "cherchez-la plutôt que de la créer."), field="kind")
+    siren = re.sub(r"\s+", "", siren)
+    if not is_valid_siren(siren):
+        raise RuleViolation(_("Ce numéro SIREN n'est pas valide : il faut 9 chiffres "
+                              "dont la clé de contrôle est juste."), field="siren")
+    if db.session.scalar(sa.select(Organization.id).where(Organization.siren == siren)):
+        raise RuleViolation(_("Une organisation porte déjà ce numéro SIREN."), field="siren")
+    organization = Organization(kind=kind, name=name.strip(), search_name=normalize_name(name),
+                                siren=siren, departement_code=departement_code or None,
+                                is_verified=True)
+    db.session.add(organization)
+    db.session.flush()
+    audit.record("organization.create", actor=by, subject=organization,
+                 data={"kind": kind, "name": organization.name, "siren": siren})
+    return organization
+
+
+def request_membership(user: User, organization: Organization, role: str) -> Membership:
+    """Ask to join `organization` as agent or elected official; a refused request may be renewed."""
+    if role not in set(MembershipRole):
+        raise RuleViolation(_("Choisissez un rôle : agent ou élu."), field="role")
+    membership = db.session.scalar(sa.select(Membership).filter_by(user_id=user.id,
+                                                                   organization_id=organization.id))
+    if membership is not None and membership.status != MembershipStatus.REFUSED:
+        raise RuleViolation(_("Vous avez déjà demandé à rejoindre cette organisation."))
+    if membership is None:
+        membership = Membership(user=user, organization=organization)
+        db.session.add(membership)
+    membership.role = role
+    membership.status = MembershipStatus.PENDING
+    membership.verified_by = None
+    membership.verified_at = None
+    db.session.flush()
+    return membership
+
+
+def decide_membership(membership: Membership, *, accept: bool, by: User) -> Membership:
+    """Verify or refuse a pending request; only an admin or a verified elected colleague may."""
+    if not permissions.can_verify_membership(by, membership):
+        raise RuleViolation(_("Vous ne pouvez pas traiter cette demande."))
+    if membership.status != MembershipStatus.PENDING:
+        raise RuleViolation(_("Cette demande a déjà été traitée."))
+    membership.status = MembershipStatus.VERIFIED if accept else MembershipStatus.REFUSED
+    membership.verified_by = by
+    membership.verified_at = clock.now()
+    audit.record("membership.verify" if accept else "membership.refuse", actor=by, subject=membership,
+                 data={"user_id": membership.user_id, "organization_id": membership.organization_id,
+                       "role": membership.role})
+    queue_mail(membership.user.email, _("Votre demande d'adhésion a été traitée"), "membership_decided",
+               membership=membership)
+    return membership
+
+
+def pending_requests_for(user: User):
+    """The pending requests `user` may decide: all of them for an admin, their organizations' otherwise."""
+    statement = sa.select(Membership).where(Membership.status == MembershipStatus.PENDING)
+    if not user.is_admin:
+        statement = statement.where(
+            Membership.organization_id.in_(permissions.organizations_verified_by(user)),
+            Membership.user_id != user.id)
+    return statement.order_by(Membership.created_at)

@@ -1,0 +1,97 @@
+"""Directory search, organization pages, membership requests and their verification."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.core.errors import RuleViolation
+from app.core.web import safe_next_url
+from app.extensions import db
+from app.organizations import permissions, services
+from app.organizations.forms import DirectorySearchForm, JoinForm
+from app.organizations.models import Membership, MembershipStatus, Organization
+
+bp = Blueprint("organizations", __name__)
+
+PER_PAGE = 20
+
+
+@bp.get("/collectivites/")
+def search():
+    form = DirectorySearchForm(request.args)
+    results = None
+    if form.validate() and (form.q.data or form.kind.data or form.departement.data):
+        statement = services.search_organizations(form.q.data or "", form.kind.data, form.departement.data)
+        results = db.paginate(statement, page=form.page.data or 1, per_page=PER_PAGE, error_out=False)
+    return render_template("organizations/search.html", form=form, results=results)
+
+
+@bp.get("/collectivites/<int:organization_id>")
+def detail(organization_id: int):
+    organization = db.get_or_404(Organization, organization_id)
+    membership = _own_membership(organization)
+    members = pending = None
+    if current_user.is_authenticated and (current_user.is_admin or (membership and membership.counts)):
+        members = db.session.scalars(
+            db.select(Membership).filter_by(organization_id=organization.id, status=MembershipStatus.VERIFIED)
+            .order_by(Membership.role, Membership.id)).all()
+    if current_user.is_authenticated:
+        pending = [request_ for request_ in db.session.scalars(
+            services.pending_requests_for(current_user).where(Membership.organization_id == organization.id))]
+    return render_template("organizations/detail.html", organization=organization, membership=membership,
+                           members=members, pending=pending, join_form=JoinForm())
+
+
+def _own_membership(organization: Organization) -> Membership | None:
+    if not current_user.is_authenticated:
+        return None
+    return next((m for m in current_user.memberships if m.organization_id == organization.id), None)
+
+
+@bp.post("/collectivites/<int:organization_id>/rejoindre")
+@login_required
+def join(organization_id: int):
+    organization = db.get_or_404(Organization, organization_id)
+    form = JoinForm()
+    if not form.validate():
+        flash(_("Choisissez votre rôle : agent ou élu."), "error")
+        return redirect(url_for("organizations.detail", organization_id=organization.id))
+    try:
+        services.request_membership(current_user, organization, form.role.data)
+    except RuleViolation as refusal:
+        db.session.rollback()
+        flash(str(refusal), "error")
+    else:
+        db.session.commit()
+        flash(_("Votre demande est envoyée. Un élu de la collectivité ou l'équipe d'Agora la vérifiera."),
+              "success")
+    return redirect(url_for("organizations.detail", organization_id=organization.id))
+
+
+@bp.get("/adhesions/a-traiter")
+@login_required
+def pending_requests():
+    requests_ = db.session.scalars(services.pending_requests_for(current_user).limit(200)).all()
+    return render_template("organizations/pending.html", pending=requests_)
+
+
+@bp.post("/adhesions/<int:membership_id>/decision")
+@login_required
+def decide(membership_id: int):
+    membership = db.get_or_404(Membership, membership_id)
+    if not permissions.can_verify_membership(current_user, membership):
+        abort(403)
+    decision = request.form.get("decision")
+    if decision not in ("accept", "refuse"):
+        flash(_("Choisissez d'accepter ou de refuser la demande."), "error")
+    else:
+        try:
+            services.decide_membership(membership, accept=decision == "accept", by=current_user)
+        except RuleViolation as refusal:
+            db.session.rollback()
+            flash(str(refusal), "error")
+        else:
+            db.session.commit()
+            flash(_("Demande de %(name)s acceptée.", name=membership.user.name) if decision == "accept"
+                  else _("Demande de %(name)s refusée.", name=membership.user.name), "success")
+    return redirect(safe_next_url() or url_for("organizations.pending_requests"))

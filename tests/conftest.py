@@ -1,0 +1,120 @@
+"""Test set-up: one schema per session (built by the migrations), one rolled-back transaction per test.
+
+SQLite by default; PostgreSQL when TEST_DATABASE_URL points to it.
+"""
+
+import os
+import re
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from flask.testing import FlaskClient
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from app import create_app
+from app.extensions import db, limiter
+from config import ROOT
+
+CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def database_url(tmp_path_factory, name: str) -> str:
+    """The test database; on PostgreSQL, `name` selects a schema so that databases never mix."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp(name) / 'agora.sqlite'}"
+
+
+def engine_options(url: str, schema: str) -> dict:
+    if url.startswith("postgresql"):
+        return {"connect_args": {"options": f"-csearch_path={schema}"}}
+    return {}
+
+
+def reset_schema(url: str, schema: str) -> None:
+    if url.startswith("postgresql"):
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
+
+
+def alembic_config(connection) -> AlembicConfig:
+    config = AlembicConfig(str(ROOT / "alembic.ini"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def build_app(tmp_path_factory, schema: str, **overrides):
+    """An app on a fresh database of its own, migrated to head."""
+    url = database_url(tmp_path_factory, schema)
+    reset_schema(url, schema)
+    app = create_app("test", SQLALCHEMY_DATABASE_URI=url,
+                     SQLALCHEMY_ENGINE_OPTIONS={**engine_options(url, schema), "pool_pre_ping": True}, **overrides)
+    with app.app_context(), db.engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    return app
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    return build_app(tmp_path_factory, "agora_test")
+
+
+class _KeptScopedSession(scoped_session):
+    """The test's session, which request teardown must not close: views and test share it."""
+
+    def remove(self):
+        pass
+
+
+@pytest.fixture(autouse=True)
+def db_session(request, app):
+    """Run each test in a transaction rolled back at the end; commits become savepoints."""
+    if "live_app" in request.fixturenames:
+        yield None
+        return
+    with app.app_context():
+        connection = db.engine.connect()
+        transaction = connection.begin()
+        session = _KeptScopedSession(sessionmaker(bind=connection, join_transaction_mode="create_savepoint"))
+        original, db.session = db.session, session
+        limiter.reset()
+        try:
+            yield session
+        finally:
+            session.close()
+            db.session = original
+            transaction.rollback()
+            connection.close()
+
+
+class Client(FlaskClient):
+    """A test client that fills in the CSRF token of forms it posts."""
+
+    _csrf_token: str | None = None
+
+    def csrf_token(self) -> str:
+        if self._csrf_token is None:
+            page = self.get("/").get_data(as_text=True)
+            self._csrf_token = CSRF_PATTERN.search(page).group(1)
+        return self._csrf_token
+
+    def post_form(self, url: str, data: dict | None = None, **kwargs):
+        return self.post(url, data={"csrf_token": self.csrf_token(), **(data or {})}, **kwargs)
+
+    def sign_in_as(self, user) -> "Client":
+        with self.session_transaction() as session:
+            session["_user_id"] = str(user.id)
+            session["_fresh"] = True
+        return self
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = Client
+    return app.test_client()

@@ -1,0 +1,67 @@
+"""Small functions that build test data through the models, committed (to a savepoint)."""
+
+from datetime import datetime
+from itertools import count
+
+from app.accounts.models import User
+from app.accounts.services import hasher
+from app.consultations.models import CommitteeSeat, Consultation, Phase, PhaseKind, Theme
+from app.core import clock
+from app.demo import schedule
+from app.extensions import db
+from app.organizations.models import Membership, MembershipStatus, Organization
+from app.organizations.services import normalize_name
+
+PASSWORD = "mot-de-passe-de-test"
+_PASSWORD_HASH = hasher.hash(PASSWORD)  # hashing once keeps the suite fast
+_sequence = count(1)
+
+
+def _save(obj):
+    db.session.add(obj)
+    db.session.commit()
+    return obj
+
+
+def make_user(email: str | None = None, name: str | None = None, *, is_admin: bool = False,
+              confirmed: bool = True) -> User:
+    number = next(_sequence)
+    return _save(User(email=email or f"personne{number}@example.org", name=name or f"Personne {number}",
+                      password_hash=_PASSWORD_HASH, is_admin=is_admin,
+                      email_confirmed_at=clock.now() if confirmed else None))
+
+
+def make_organization(name: str | None = None, *, kind: str = "commune", population: int | None = 1200,
+                      departement_code: str = "15", siren: str | None = None,
+                      is_verified: bool = True) -> Organization:
+    number = next(_sequence)
+    name = name or f"Commune {number}"
+    return _save(Organization(kind=kind, name=name, search_name=normalize_name(name), population=population,
+                              departement_code=departement_code, siren=siren,
+                              insee_code=f"{number:05d}" if kind == "commune" else None,
+                              is_verified=is_verified))
+
+
+def make_member(user: User | None = None, organization: Organization | None = None, *, role: str = "agent",
+                status: str = MembershipStatus.VERIFIED) -> Membership:
+    return _save(Membership(user=user or make_user(), organization=organization or make_organization(),
+                            role=role, status=status))
+
+
+def make_consultation(phase: str | PhaseKind = PhaseKind.SUPPORT, *, now: datetime | None = None,
+                      slug: str | None = None, **settings) -> Consultation:
+    """A consultation whose `phase` is halfway through at `now`."""
+    number = next(_sequence)
+    settings.setdefault("eligible_kinds", ["commune", "epci", "departement", "region"])
+    consultation = Consultation(slug=slug or f"consultation-{number}", title=f"Consultation {number}",
+                                themes=[Theme(name="Démarches en ligne"), Theme(name="Inclusion numérique", position=1)],
+                                **settings)
+    consultation.phases = [Phase(kind=kind.value, starts_at=start, ends_at=end)
+                           for kind, (start, end) in schedule(PhaseKind(phase), now or clock.now()).items()]
+    return _save(consultation)
+
+
+def seat(consultation: Consultation, user: User | None = None, *, is_chair: bool = False,
+         affiliation: str = "Association des maires") -> CommitteeSeat:
+    return _save(CommitteeSeat(consultation=consultation, user=user or make_user(), affiliation=affiliation,
+                               is_chair=is_chair))

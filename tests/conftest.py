@@ -5,6 +5,7 @@ SQLite by default; PostgreSQL when TEST_DATABASE_URL points to it.
 
 import os
 import re
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask.testing import FlaskClient
 from sqlalchemy.orm import scoped_session, sessionmaker
+from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db, limiter
@@ -75,7 +77,7 @@ class _KeptScopedSession(scoped_session):
 @pytest.fixture(autouse=True)
 def db_session(request, app):
     """Run each test in a transaction rolled back at the end; commits become savepoints."""
-    if "live_app" in request.fixturenames:
+    if "live_app" in request.fixturenames:  # committed data, cleaned up by live_app itself
         yield None
         return
     with app.app_context():
@@ -112,6 +114,37 @@ class Client(FlaskClient):
             session["_user_id"] = str(user.id)
             session["_fresh"] = True
         return self
+
+
+@pytest.fixture(scope="session")
+def _live_app(tmp_path_factory):
+    return build_app(tmp_path_factory, "agora_live")
+
+
+@pytest.fixture
+def live_app(_live_app):
+    """An app whose requests really commit, for tests with several connections (browser,
+    concurrency); its tables are emptied after each test."""
+    with _live_app.app_context():
+        limiter.reset()
+        yield _live_app
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def live_server(live_app):
+    """The live app served over HTTP on a free local port, in threads; yields its base URL."""
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
 
 
 @pytest.fixture

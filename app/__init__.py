@@ -2,7 +2,7 @@
 
 import os
 
-from flask import Flask, session
+from flask import Flask, has_request_context, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.accounts.views import bp as accounts_bp
@@ -47,6 +47,6 @@ def create_app(config: str | object | None = None, **overrides) -> Flask:
 
 def select_locale() -> str:
     """French unless the visitor chose another language with the switcher."""
-    chosen = session.get("locale")
+    chosen = session.get("locale") if has_request_context() else None
     return chosen if chosen in LANGUAGES else "fr"
 

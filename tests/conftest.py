@@ -100,6 +100,12 @@ class Client(FlaskClient):
 
     _csrf_token: str | None = None
 
+    def open(self, *args, **kwargs):
+        # A fresh app context per request, as in production: `g` (and the signed-in user cached
+        # there) must not leak from one request to the next through the test's own context.
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
     def csrf_token(self) -> str:
         if self._csrf_token is None:
             page = self.get("/").get_data(as_text=True)

@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, IntegerField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from app.accounts.forms import email_field
@@ -35,7 +36,7 @@ class ConsultationForm(FlaskForm):
     can_accumulate_supports_beyond_threshold = BooleanField(_l("Soutiens au-delà du seuil acceptés"))
     votes_hidden = BooleanField(_l("Masquer les décomptes jusqu'à la fin des soutiens"))
     eligible_kinds = MultiCheckboxField(_l("Organisations admises à soutenir"),
-                                        choices=[(kind.value, KIND_LABELS[kind]) for kind in OrganizationKind])
+                                        choices=[SelectChoice(kind.value, KIND_LABELS[kind]) for kind in OrganizationKind])
     themes = TextAreaField(_l("Thèmes"), description=_l("Un thème par ligne."), render_kw={"rows": 6},
                            validators=[Optional(), Length(max=10_000)])
 

@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
 from app.organizations.models import KIND_LABELS, MembershipRole, OrganizationKind
@@ -25,18 +26,19 @@ class DirectorySearchForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.kind.choices = [("", _l("Tous les types"))] + [(kind.value, KIND_LABELS[kind]) for kind in OrganizationKind]
+        self.kind.choices = [SelectChoice("", _l("Tous les types"))] + [
+            SelectChoice(kind.value, KIND_LABELS[kind]) for kind in OrganizationKind]
 
 
 class JoinForm(FlaskForm):
     role = RadioField(_l("J'y exerce en tant que"), validators=[InputRequired(_l("Choisissez votre rôle."))],
-                      choices=[(MembershipRole.AGENT.value, _l("Agent")),
-                               (MembershipRole.ELECTED.value, _l("Élu ou élue"))])
+                      choices=[SelectChoice(MembershipRole.AGENT.value, _l("Agent")),
+                               SelectChoice(MembershipRole.ELECTED.value, _l("Élu ou élue"))])
 
 
 class OrganizationForm(FlaskForm):
     kind = SelectField(_l("Type d'organisation"), validators=[InputRequired()], choices=[
-        (kind.value, KIND_LABELS[kind]) for kind in OrganizationKind if kind not in OrganizationKind.directory_kinds()])
+        SelectChoice(kind.value, KIND_LABELS[kind]) for kind in OrganizationKind if kind not in OrganizationKind.directory_kinds()])
     name = StringField(_l("Nom"), validators=[InputRequired(_l("Indiquez le nom.")), Length(max=200)])
     siren = StringField(_l("Numéro SIREN"), validators=[InputRequired(_l("Indiquez le numéro SIREN."))],
                         render_kw={"inputmode": "numeric", "autocomplete": "off"})

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from app.accounts.models import User
 from app.core.mail import OutboxMessage
 from app.extensions import db
+from tests.helpers import text_of
 from tests.factories import PASSWORD, make_user
 
 
@@ -29,20 +30,20 @@ def test_sign_up_confirm_and_sign_in(client):
 
     refused = client.post_form("/compte/connexion", {"email": "marie@example.org",
                                                      "password": "une phrase assez longue"})
-    assert "Confirmez d&#39;abord votre adresse" in refused.get_data(as_text=True)
+    assert "Confirmez d'abord votre adresse" in text_of(refused)
 
     confirmed = client.get(link_in(last_mail_to("marie@example.org")), follow_redirects=True)
-    assert "Votre adresse est confirmée" in confirmed.get_data(as_text=True)
+    assert "Votre adresse est confirmée" in text_of(confirmed)
     assert user.email_confirmed_at is not None
 
     signed_in = client.post_form("/compte/connexion", {"email": "MARIE@example.org",
                                                        "password": "une phrase assez longue"},
                                  follow_redirects=True)
-    assert "Bienvenue, Marie Curie" in signed_in.get_data(as_text=True)
-    assert "Se déconnecter" in signed_in.get_data(as_text=True)
+    assert "Bienvenue, Marie Curie" in text_of(signed_in)
+    assert "Se déconnecter" in text_of(signed_in)
 
     signed_out = client.post_form("/compte/deconnexion", follow_redirects=True)
-    assert "Vous êtes déconnecté" in signed_out.get_data(as_text=True)
+    assert "Vous êtes déconnecté" in text_of(signed_out)
     assert client.get("/compte/").status_code == 302
 
 
@@ -59,13 +60,13 @@ def test_sign_up_with_a_known_email_reveals_nothing_and_mails_the_owner(client):
 def test_sign_up_rejects_bad_input_with_french_messages_and_saves_nothing(client):
     response = client.post_form("/compte/inscription", {"name": "", "email": "pas-une-adresse",
                                                         "password": "court"})
-    page = response.get_data(as_text=True)
+    page = text_of(response)
     assert response.status_code == 200
     assert "Le formulaire contient" in page
     assert "Saisissez une adresse électronique valide" in page
     assert "Indiquez votre nom" in page
     short = client.post_form("/compte/inscription", {"name": "A", "email": "a@example.org", "password": "court"})
-    assert "au moins 12 caractères" in short.get_data(as_text=True)
+    assert "au moins 12 caractères" in text_of(short)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
 
 
@@ -74,7 +75,7 @@ def test_sign_in_failure_message_is_the_same_for_unknown_email_and_wrong_passwor
     unknown = client.post_form("/compte/connexion", {"email": "inconnu@example.org", "password": "x" * 12})
     wrong = client.post_form("/compte/connexion", {"email": "connu@example.org", "password": "x" * 12})
     message = "Adresse électronique ou mot de passe incorrect."
-    assert message in unknown.get_data(as_text=True) and message in wrong.get_data(as_text=True)
+    assert message in text_of(unknown) and message in text_of(wrong)
 
 
 def test_sign_in_is_rate_limited(client):
@@ -85,7 +86,7 @@ def test_sign_in_is_rate_limited(client):
     assert statuses[10] == 429
     blocked = client.post_form("/compte/connexion", {"email": "cible@example.org", "password": PASSWORD})
     assert blocked.status_code == 429
-    assert "Trop de tentatives" in blocked.get_data(as_text=True)
+    assert "Trop de tentatives" in text_of(blocked)
 
 
 def test_blocked_user_cannot_sign_in_nor_keep_a_session(client):
@@ -96,38 +97,38 @@ def test_blocked_user_cannot_sign_in_nor_keep_a_session(client):
     db.session.commit()
     assert client.get("/compte/").status_code == 302
     response = client.post_form("/compte/connexion", {"email": "bloque@example.org", "password": PASSWORD})
-    assert "Ce compte est suspendu" in response.get_data(as_text=True)
+    assert "Ce compte est suspendu" in text_of(response)
 
 
 def test_password_reset_works_once_and_says_the_same_for_unknown_addresses(client):
     user = make_user("oubli@example.org")
     for address in ("oubli@example.org", "personne@example.org"):
         response = client.post_form("/compte/mot-de-passe-oublie", {"email": address}, follow_redirects=True)
-        assert "Si un compte existe pour cette adresse" in response.get_data(as_text=True)
+        assert "Si un compte existe pour cette adresse" in text_of(response)
     assert last_mail_to("personne@example.org") is None
     link = link_in(last_mail_to(user.email))
 
     mismatch = client.post_form(link, {"password": "nouvelle phrase secrète", "confirm": "autre chose"})
-    assert "Les deux mots de passe diffèrent" in mismatch.get_data(as_text=True)
+    assert "Les deux mots de passe diffèrent" in text_of(mismatch)
     done = client.post_form(link, {"password": "nouvelle phrase secrète", "confirm": "nouvelle phrase secrète"},
                             follow_redirects=True)
-    assert "Votre mot de passe a été changé" in done.get_data(as_text=True)
+    assert "Votre mot de passe a été changé" in text_of(done)
     again = client.post_form(link, {"password": "encore une autre phrase", "confirm": "encore une autre phrase"})
-    assert "n&#39;est pas valide ou a déjà servi" in again.get_data(as_text=True)
+    assert "n'est pas valide ou a déjà servi" in text_of(again)
     signed_in = client.post_form("/compte/connexion", {"email": user.email, "password": "nouvelle phrase secrète"})
     assert signed_in.status_code == 302
 
 
 def test_tampered_confirmation_link_is_refused(client):
     response = client.get("/compte/confirmer/nimportequoi", follow_redirects=True)
-    assert "Ce lien de confirmation n&#39;est pas valide" in response.get_data(as_text=True)
+    assert "Ce lien de confirmation n'est pas valide" in text_of(response)
 
 
 def test_form_without_csrf_token_changes_nothing(client):
     response = client.post("/compte/inscription", data={"name": "Sans Jeton", "email": "jeton@example.org",
                                                          "password": "une phrase assez longue"})
     assert response.status_code == 400
-    assert "Le formulaire a expiré" in response.get_data(as_text=True)
+    assert "Le formulaire a expiré" in text_of(response)
     assert db.session.scalar(sa.select(User).filter_by(email="jeton@example.org")) is None
 
 

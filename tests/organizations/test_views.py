@@ -1,0 +1,94 @@
+"""Directory search page, organization page, joining and verifying through HTTP."""
+
+import sqlalchemy as sa
+
+from app.core.mail import OutboxMessage
+from app.extensions import db
+from app.organizations.models import Membership, MembershipStatus
+from tests.helpers import text_of
+from tests.factories import make_member, make_organization, make_user
+
+
+def test_directory_search_page_finds_by_name_and_paginates(client):
+    for number in range(25):
+        make_organization(f"Saint-Martin-{number:02d}", population=1000 + number)
+    make_organization("Aurillac", population=25000)
+    page = text_of(client.get("/collectivites/?q=saint+martin"))
+    assert "25 organisations trouvées" in page
+    assert "Saint-Martin-24" in page and "Aurillac" not in page
+    second = text_of(client.get("/collectivites/?q=saint+martin&page=2"))
+    assert "Saint-Martin-00" in second
+
+
+def test_directory_search_page_explains_bad_parameters(client):
+    response = client.get("/collectivites/?departement=999&page=abc&kind=planete")
+    page = text_of(response)
+    assert response.status_code == 200
+    assert "Code de département inconnu" in page
+    assert "Le formulaire contient" in page
+
+
+def test_join_then_elected_official_verifies_from_the_organization_page(client):
+    commune = make_organization("Murat")
+    elected = make_member(organization=commune, role="elected").user
+    newcomer = make_user(name="Léa Fabre")
+    client.sign_in_as(newcomer)
+    response = client.post_form(f"/collectivites/{commune.id}/rejoindre", {"role": "agent"}, follow_redirects=True)
+    assert "Votre demande est envoyée" in text_of(response)
+    request = db.session.scalar(sa.select(Membership).filter_by(user_id=newcomer.id))
+    assert request.status == MembershipStatus.PENDING
+
+    client.sign_in_as(elected)
+    page = text_of(client.get(f"/collectivites/{commune.id}"))
+    assert "Demandes à traiter" in page and "Léa Fabre" in page
+    decided = client.post_form(f"/adhesions/{request.id}/decision", {"decision": "accept"}, follow_redirects=True)
+    assert "Demande de Léa Fabre acceptée" in text_of(decided)
+    assert request.status == MembershipStatus.VERIFIED
+    mail = db.session.scalars(sa.select(OutboxMessage).filter_by(recipient=newcomer.email)).one()
+    assert "acceptée" in mail.body
+
+
+def test_join_without_role_or_twice_is_refused_with_a_message(client):
+    commune = make_organization()
+    user = make_user()
+    client.sign_in_as(user)
+    no_role = client.post_form(f"/collectivites/{commune.id}/rejoindre", {}, follow_redirects=True)
+    assert "Choisissez votre rôle" in text_of(no_role)
+    client.post_form(f"/collectivites/{commune.id}/rejoindre", {"role": "elected"})
+    twice = client.post_form(f"/collectivites/{commune.id}/rejoindre", {"role": "elected"}, follow_redirects=True)
+    assert "déjà demandé" in text_of(twice)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Membership)) == 1
+
+
+def test_deciding_someone_elses_request_is_forbidden(client):
+    commune = make_organization()
+    request = make_member(organization=commune, status=MembershipStatus.PENDING)
+    client.sign_in_as(make_member(role="agent", organization=commune).user)
+    response = client.post_form(f"/adhesions/{request.id}/decision", {"decision": "accept"})
+    assert response.status_code == 403
+    assert request.status == MembershipStatus.PENDING
+
+
+def test_unknown_decision_value_changes_nothing(client):
+    request = make_member(status=MembershipStatus.PENDING)
+    client.sign_in_as(make_user(is_admin=True))
+    response = client.post_form(f"/adhesions/{request.id}/decision", {"decision": "peut-etre"},
+                                follow_redirects=True)
+    assert "Choisissez d'accepter ou de refuser" in text_of(response)
+    assert request.status == MembershipStatus.PENDING
+
+
+def test_members_are_listed_only_to_members(client):
+    commune = make_organization()
+    member = make_member(organization=commune, role="elected")
+    assert member.user.name not in text_of(client.get(f"/collectivites/{commune.id}"))
+    client.sign_in_as(member.user)
+    assert "Membres vérifiés" in text_of(client.get(f"/collectivites/{commune.id}"))
+
+
+def test_organization_page_shows_ansm_eligibility(client):
+    small = make_organization("Petit-Village", population=300)
+    assert "Éligible à l'accompagnement sur mesure (ANSM)" in text_of(client.get(
+        f"/collectivites/{small.id}"))
+    big = make_organization("Grande-Ville", population=30000)
+    assert "ANSM" not in text_of(client.get(f"/collectivites/{big.id}"))

@@ -4,6 +4,7 @@
 """
 
 from datetime import datetime, timedelta
+from functools import cache
 
 import click
 import sqlalchemy as sa
@@ -104,10 +105,15 @@ def _organization(key: str) -> Organization:
     return organization
 
 
+@cache
+def _demo_password_hash() -> str:
+    return hasher.hash(DEMO_PASSWORD)  # once: Argon2 is slow on purpose
+
+
 def _user(email: str, name: str, attributes: dict) -> User:
     user = db.session.scalar(sa.select(User).filter_by(email=email))
     if user is None:
-        user = User(email=email, name=name, password_hash=hasher.hash(DEMO_PASSWORD),
+        user = User(email=email, name=name, password_hash=_demo_password_hash(),
                     email_confirmed_at=clock.now(), **attributes)
         db.session.add(user)
     return user

@@ -62,9 +62,16 @@ def build_app(tmp_path_factory, schema: str, **overrides):
     return app
 
 
+def dispose(app) -> None:
+    with app.app_context():
+        db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
-    return build_app(tmp_path_factory, "agora_test")
+    app = build_app(tmp_path_factory, "agora_test")
+    yield app
+    dispose(app)
 
 
 class _KeptScopedSession(scoped_session):
@@ -124,7 +131,9 @@ class Client(FlaskClient):
 
 @pytest.fixture(scope="session")
 def _live_app(tmp_path_factory):
-    return build_app(tmp_path_factory, "agora_live")
+    app = build_app(tmp_path_factory, "agora_live")
+    yield app
+    dispose(app)
 
 
 @pytest.fixture

@@ -120,10 +120,10 @@ def committee(consultation_id: int):
 @bp.post("/comite/<int:seat_id>/retirer")
 def remove_committee_seat(seat_id: int):
     seat = db.get_or_404(CommitteeSeat, seat_id)
-    consultation_id = seat.consultation_id
+    consultation_id, name = seat.consultation_id, seat.user.name
     consultation_services.remove_committee_member(seat, by=current_user)
     db.session.commit()
-    flash(_("%(name)s ne siège plus au comité.", name=seat.user.name), "success")
+    flash(_("%(name)s ne siège plus au comité.", name=name), "success")
     return redirect(url_for("admin.committee", consultation_id=consultation_id))
 
 

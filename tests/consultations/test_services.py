@@ -1,0 +1,125 @@
+"""Consultation rules: phases from the clock, dates that never overlap, audited changes, committee."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app.consultations import services
+from app.consultations.models import PhaseKind
+from app.consultations.phases import allows, current_phase
+from app.core import clock
+from app.core.audit import AuditEntry, verify_chain
+from app.core.errors import RuleViolation
+from app.demo import schedule
+from app.extensions import db
+from tests.factories import make_consultation, make_user
+
+
+def consultation_input(**changes) -> services.ConsultationInput:
+    values = dict(title="Consultation 2027", slug="consultation-2027", eligible_kinds=["commune"],
+                  theme_names=["Démarches", "Inclusion"],
+                  phase_dates=schedule(PhaseKind.COLLECT, datetime(2027, 2, 1, tzinfo=UTC)))
+    values.update(changes)
+    return services.ConsultationInput(**values)
+
+
+def test_current_phase_is_computed_from_the_clock_start_inclusive_end_exclusive():
+    consultation = make_consultation(PhaseKind.SUPPORT)
+    support = consultation.phase(PhaseKind.SUPPORT)
+    assert current_phase(consultation, support.starts_at).kind == "support"
+    assert current_phase(consultation, support.ends_at - timedelta(microseconds=1)).kind == "support"
+    assert current_phase(consultation, support.ends_at).kind == "deliberation"
+    assert current_phase(consultation, consultation.phases[0].starts_at - timedelta(seconds=1)) is None
+    assert allows(consultation, "support", support.starts_at)
+    assert not allows(consultation, "submit", support.starts_at)
+
+
+def test_admin_creates_a_consultation_with_themes_and_phases_and_it_is_audited():
+    admin = make_user(is_admin=True)
+    consultation = services.save_consultation(None, consultation_input(), by=admin)
+    assert [theme.name for theme in consultation.themes] == ["Démarches", "Inclusion"]
+    assert [phase.kind for phase in consultation.phases] == [kind.value for kind in PhaseKind]
+    entry = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert entry.action == "consultation.create" and entry.actor == admin
+    assert verify_chain() is None
+
+
+def test_only_admins_save_consultations():
+    with pytest.raises(RuleViolation, match="équipe d'administration"):
+        services.save_consultation(None, consultation_input(), by=make_user())
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"slug": "Avec Espaces"}, "identifiant d'adresse"),
+    ({"title": "  "}, "titre"),
+    ({"vote_limit": -1}, "négatif"),
+    ({"vote_limit": 3, "minimum_votes_per_user": 5}, "minimum de soutiens"),
+    ({"eligible_kinds": []}, "au moins un type"),
+    ({"eligible_kinds": ["planete"]}, "au moins un type"),
+    ({"theme_names": ["Data", "data"]}, "même nom"),
+])
+def test_invalid_settings_are_refused(changes, message):
+    with pytest.raises(RuleViolation, match=message):
+        services.save_consultation(None, consultation_input(**changes), by=make_user(is_admin=True))
+
+
+def test_phases_must_not_overlap_nor_end_before_they_start():
+    dates = schedule(PhaseKind.COLLECT, datetime(2027, 2, 1, tzinfo=UTC))
+    overlapping = dict(dates)
+    start, end = dates[PhaseKind.SUPPORT]
+    overlapping[PhaseKind.SUPPORT] = (start - timedelta(hours=1), end)
+    with pytest.raises(RuleViolation, match="chevaucher"):
+        services.check_phase_dates(overlapping)
+    backwards = dict(dates)
+    backwards[PhaseKind.RESULTS] = (dates[PhaseKind.RESULTS][1], dates[PhaseKind.RESULTS][0])
+    with pytest.raises(RuleViolation, match="finir après son début"):
+        services.check_phase_dates(backwards)
+    missing = {kind: value for kind, value in dates.items() if kind != PhaseKind.SELECTION}
+    with pytest.raises(RuleViolation, match="Sélection des lauréats"):
+        services.check_phase_dates(missing)
+
+
+def test_changing_dates_of_a_started_phase_is_audited_with_old_and_new_dates():
+    admin = make_user(is_admin=True)
+    now = datetime(2027, 2, 1, tzinfo=UTC)
+    consultation = services.save_consultation(None, consultation_input(), by=admin, now=now)
+    dates = schedule(PhaseKind.COLLECT, now)
+    collect_start, collect_end = dates[PhaseKind.COLLECT]
+    dates[PhaseKind.COLLECT] = (collect_start, collect_end - timedelta(days=1))
+    services.save_consultation(consultation, consultation_input(phase_dates=dates), by=admin, now=now)
+    entry = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    change = entry.data["phases"]["collect"]
+    assert entry.action == "consultation.update" and change["had_started"] is True
+    assert change["from"][1] == collect_end.isoformat()
+    assert change["to"][1] == (collect_end - timedelta(days=1)).isoformat()
+
+
+def test_themes_keep_their_identity_when_renamed_list_is_saved():
+    admin = make_user(is_admin=True)
+    consultation = services.save_consultation(None, consultation_input(), by=admin)
+    kept = consultation.themes[1]
+    services.save_consultation(consultation, consultation_input(theme_names=["Inclusion", "Cybersécurité"]),
+                               by=admin)
+    assert [theme.name for theme in consultation.themes] == ["Inclusion", "Cybersécurité"]
+    assert consultation.themes[0].id == kept.id and kept.position == 0
+
+
+def test_committee_has_one_chair_and_no_duplicate_member():
+    admin = make_user(is_admin=True)
+    consultation = make_consultation()
+    first, second = make_user(), make_user()
+    services.add_committee_member(consultation, first, affiliation="DINUM", is_chair=True, by=admin)
+    services.add_committee_member(consultation, second, affiliation="ANCT", is_chair=True, by=admin)
+    assert [(seat.user, seat.is_chair) for seat in consultation.committee_seats] == [(first, False), (second, True)]
+    with pytest.raises(RuleViolation, match="siège déjà"):
+        services.add_committee_member(consultation, first, affiliation="DINUM", is_chair=False, by=admin)
+    with pytest.raises(RuleViolation, match="affiliation"):
+        services.add_committee_member(consultation, make_user(), affiliation=" ", is_chair=False, by=admin)
+
+
+def test_paris_wall_clock_round_trips_through_utc_across_daylight_saving():
+    winter = clock.from_paris(datetime(2027, 3, 27, 12, 0))
+    summer = clock.from_paris(datetime(2027, 3, 28, 12, 0))
+    assert (winter.hour, summer.hour) == (11, 10)
+    assert clock.to_paris(summer).hour == 12

@@ -1,0 +1,113 @@
+"""Every route, visited by every role, answers as expected; a new route must be added here.
+
+Expected answers: 200 (the page), 302 (done, then redirected), "login" (redirected to sign-in),
+403 (refused). Whether a permitted action did the right thing is checked by each domain's tests;
+this table checks that nobody gets past a door they should not.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+
+from app.consultations.models import PhaseKind
+from app.organizations.models import MembershipStatus
+from tests.factories import make_consultation, make_member, make_organization, make_user, seat
+
+ROLES = ("visitor", "user", "agent", "elected", "committee", "chair", "admin")
+
+
+@dataclass
+class World:
+    """One consultation in its support phase, one commune with an agent and an elected official."""
+
+    consultation: object
+    organization: object
+    users: dict
+
+    def pending_request(self):
+        return make_member(organization=self.organization, status=MembershipStatus.PENDING)
+
+    def committee_seat(self):
+        return seat(self.consultation)
+
+
+@pytest.fixture
+def world():
+    consultation = make_consultation(PhaseKind.SUPPORT)
+    organization = make_organization("Saint-Flour")
+    users = {
+        "user": make_user(),
+        "agent": make_member(organization=organization, role="agent").user,
+        "elected": make_member(organization=organization, role="elected").user,
+        "committee": seat(consultation).user,
+        "chair": seat(consultation, is_chair=True).user,
+        "admin": make_user(is_admin=True),
+    }
+    return World(consultation, organization, users)
+
+
+def everyone(status):
+    return dict.fromkeys(ROLES, status)
+
+
+def signed_in(status):
+    return {**everyone(status), "visitor": "login"}
+
+
+def only(status, *roles):
+    return {**signed_in(403), **dict.fromkeys(roles, status)}
+
+
+ADMIN_PAGE = only(200, "admin")
+
+# endpoint: (method, url builder, expected answer by role)
+ROUTES = {
+    "dsfr": ("GET", lambda w: "/dsfr/dsfr.min.css", everyone(200)),
+    "set_language": ("POST", lambda w: "/langue", everyone(302)),
+    "accounts.sign_up": ("GET", lambda w: "/compte/inscription", everyone(200)),
+    "accounts.check_email": ("GET", lambda w: "/compte/verifiez-vos-courriels", everyone(200)),
+    "accounts.confirm_email": ("GET", lambda w: "/compte/confirmer/jeton-invalide", everyone(302)),
+    "accounts.sign_in": ("GET", lambda w: "/compte/connexion", {**everyone(302), "visitor": 200}),
+    "accounts.sign_out": ("POST", lambda w: "/compte/deconnexion", everyone(302)),
+    "accounts.forgot_password": ("GET", lambda w: "/compte/mot-de-passe-oublie", everyone(200)),
+    "accounts.reset_password": ("GET", lambda w: "/compte/reinitialiser/jeton", everyone(200)),
+    "accounts.account": ("GET", lambda w: "/compte/", signed_in(200)),
+    "organizations.search": ("GET", lambda w: "/collectivites/?q=flour", everyone(200)),
+    "organizations.detail": ("GET", lambda w: f"/collectivites/{w.organization.id}", everyone(200)),
+    "organizations.join": ("POST", lambda w: f"/collectivites/{w.organization.id}/rejoindre", signed_in(302)),
+    "organizations.pending_requests": ("GET", lambda w: "/adhesions/a-traiter", signed_in(200)),
+    "organizations.decide": ("POST", lambda w: f"/adhesions/{w.pending_request().id}/decision",
+                             only(302, "elected", "admin")),
+    "consultations.home": ("GET", lambda w: "/", everyone(200)),
+    "consultations.detail": ("GET", lambda w: f"/consultations/{w.consultation.slug}", everyone(200)),
+    "admin.index": ("GET", lambda w: "/admin/", ADMIN_PAGE),
+    "admin.new_consultation": ("GET", lambda w: "/admin/consultations/nouvelle", ADMIN_PAGE),
+    "admin.edit_consultation": ("GET", lambda w: f"/admin/consultations/{w.consultation.id}/modifier", ADMIN_PAGE),
+    "admin.committee": ("GET", lambda w: f"/admin/consultations/{w.consultation.id}/comite", ADMIN_PAGE),
+    "admin.remove_committee_seat": ("POST", lambda w: f"/admin/comite/{w.committee_seat().id}/retirer",
+                                    only(302, "admin")),
+    "admin.new_organization": ("GET", lambda w: "/admin/organisations/nouvelle", ADMIN_PAGE),
+    "admin.audit_log": ("GET", lambda w: "/admin/journal", ADMIN_PAGE),
+    "api.organizations": ("GET", lambda w: "/api/v1/organizations?q=flour", everyone(200)),
+}
+
+
+def test_every_route_is_in_the_table(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints == set(ROUTES), "add new routes to ROUTES with the answer each role should get"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", sorted(ROUTES))
+def test_route_answers_each_role_as_expected(client, world, endpoint, role):
+    method, url, expected = ROUTES[endpoint]
+    if role != "visitor":
+        client.sign_in_as(world.users[role])
+    target = url(world)
+    response = client.get(target) if method == "GET" else client.post_form(target, {"role": "agent",
+                                                                                    "decision": "accept"})
+    response.close()  # file responses (DSFR assets) hold their file open until closed
+    if expected[role] == "login":
+        assert response.status_code == 302 and "/compte/connexion" in response.location
+    else:
+        assert response.status_code == expected[role]

@@ -22,8 +22,13 @@ from config import ROOT
 CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+def schema_name(name: str) -> str:
+    """A PostgreSQL schema of this test run's own, so that two runs never drop each other's."""
+    return f"{name}_{os.getpid()}"
+
+
 def database_url(tmp_path_factory, name: str) -> str:
-    """The test database; on PostgreSQL, `name` selects a schema so that databases never mix."""
+    """The test database; on PostgreSQL, a schema named after `name` keeps databases apart."""
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         return url
@@ -36,12 +41,13 @@ def engine_options(url: str, schema: str) -> dict:
     return {}
 
 
-def reset_schema(url: str, schema: str) -> None:
+def reset_schema(url: str, schema: str, *, create: bool = True) -> None:
     if url.startswith("postgresql"):
         engine = sa.create_engine(url)
         with engine.begin() as connection:
             connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            if create:
+                connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         engine.dispose()
 
 
@@ -51,9 +57,9 @@ def alembic_config(connection) -> AlembicConfig:
     return config
 
 
-def build_app(tmp_path_factory, schema: str, **overrides):
+def build_app(tmp_path_factory, name: str, **overrides):
     """An app on a fresh database of its own, migrated to head."""
-    url = database_url(tmp_path_factory, schema)
+    url, schema = database_url(tmp_path_factory, name), schema_name(name)
     reset_schema(url, schema)
     app = create_app("test", SQLALCHEMY_DATABASE_URI=url,
                      SQLALCHEMY_ENGINE_OPTIONS={**engine_options(url, schema), "pool_pre_ping": True}, **overrides)
@@ -62,16 +68,17 @@ def build_app(tmp_path_factory, schema: str, **overrides):
     return app
 
 
-def dispose(app) -> None:
+def dispose(app, name: str) -> None:
     with app.app_context():
         db.engine.dispose()
+    reset_schema(app.config["SQLALCHEMY_DATABASE_URI"], schema_name(name), create=False)
 
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     app = build_app(tmp_path_factory, "agora_test")
     yield app
-    dispose(app)
+    dispose(app, "agora_test")
 
 
 class _KeptScopedSession(scoped_session):
@@ -133,7 +140,7 @@ class Client(FlaskClient):
 def _live_app(tmp_path_factory):
     app = build_app(tmp_path_factory, "agora_live")
     yield app
-    dispose(app)
+    dispose(app, "agora_live")
 
 
 @pytest.fixture

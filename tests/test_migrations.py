@@ -6,15 +6,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from app.extensions import db
-from tests.conftest import alembic_config, database_url, engine_options, reset_schema
+from tests.conftest import alembic_config, database_url, engine_options, reset_schema, schema_name
 
-SCHEMA = "agora_migrations"
+NAME = "agora_migrations"
 
 
 def test_upgrade_downgrade_upgrade_and_models_agree(tmp_path_factory):
-    url = database_url(tmp_path_factory, SCHEMA)
-    reset_schema(url, SCHEMA)
-    engine = sa.create_engine(url, **engine_options(url, SCHEMA))
+    url, schema = database_url(tmp_path_factory, NAME), schema_name(NAME)
+    reset_schema(url, schema)
+    engine = sa.create_engine(url, **engine_options(url, schema))
     try:
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "head")
@@ -30,3 +30,4 @@ def test_upgrade_downgrade_upgrade_and_models_agree(tmp_path_factory):
         assert {"users", "organizations", "consultations", "audit_entries"} <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
+        reset_schema(url, schema, create=False)

@@ -9,6 +9,7 @@ from logging.config import fileConfig
 from alembic import context
 
 from app import create_app
+from app.core.db import is_modelled
 from app.extensions import db
 
 config = context.config
@@ -20,6 +21,7 @@ def run_migrations(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=db.metadata,
+        include_name=is_modelled,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
         compare_type=True,
     )

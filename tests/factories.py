@@ -7,10 +7,12 @@ from app.accounts.models import User
 from app.accounts.services import hasher
 from app.consultations.models import CommitteeSeat, Consultation, Phase, PhaseKind, Theme
 from app.core import clock
+from app.core.markdown import render_markdown
 from app.demo import schedule
 from app.extensions import db
 from app.organizations.models import Membership, MembershipStatus, Organization
 from app.organizations.services import normalize_name
+from app.proposals.models import Comment, Proposal
 
 PASSWORD = "mot-de-passe-de-test"
 _PASSWORD_HASH = hasher.hash(PASSWORD)  # hashing once keeps the suite fast
@@ -65,3 +67,29 @@ def seat(consultation: Consultation, user: User | None = None, *, is_chair: bool
          affiliation: str = "Association des maires") -> CommitteeSeat:
     return _save(CommitteeSeat(consultation=consultation, user=user or make_user(), affiliation=affiliation,
                                is_chair=is_chair))
+
+
+def make_proposal(consultation: Consultation | None = None, organization: Organization | None = None, *,
+                  author: User | None = None, kind: str = "need", state: str = "published",
+                  title: str | None = None, body: str = "Une description suffisamment précise.",
+                  **fields) -> Proposal:
+    """A proposal written straight to the database (services build them in the domain tests)."""
+    consultation = consultation or make_consultation()
+    organization = organization or make_organization()
+    number = next(_sequence)
+    kind_fields = ({"problem": "Un problème concret."} if kind == "need"
+                   else {"maturity": "production", "carrier": "public", "requested_budget_cents": 5_000_000})
+    proposal = Proposal(consultation=consultation, organization=organization, author=author or make_user(),
+                        kind=kind, state=state, title=title or f"Proposition numéro {number}",
+                        summary=f"Résumé de la proposition {number}.", body=body, body_html=render_markdown(body),
+                        published_at=clock.now() if state == "published" else None,
+                        themes=consultation.themes[:1], **{**kind_fields, **fields})
+    return _save(proposal)
+
+
+def make_comment(proposal: Proposal, member: Membership | None = None, *, body: str = "Un avis argumenté.",
+                 parent: Comment | None = None) -> Comment:
+    member = member or make_member()
+    proposal.comment_count += 1
+    return _save(Comment(proposal=proposal, author=member.user, organization=member.organization, body=body,
+                         parent=parent))

@@ -11,7 +11,8 @@ import pytest
 
 from app.consultations.models import PhaseKind
 from app.organizations.models import MembershipStatus
-from tests.factories import make_consultation, make_member, make_organization, make_user, seat
+from tests.factories import (make_comment, make_consultation, make_member, make_organization, make_proposal,
+                             make_user, seat)
 
 ROLES = ("visitor", "user", "agent", "elected", "committee", "chair", "admin")
 
@@ -23,6 +24,8 @@ class World:
     consultation: object
     organization: object
     users: dict
+    proposal: object
+    comment: object
 
     def pending_request(self):
         return make_member(organization=self.organization, status=MembershipStatus.PENDING)
@@ -43,7 +46,9 @@ def world():
         "chair": seat(consultation, is_chair=True).user,
         "admin": make_user(is_admin=True),
     }
-    return World(consultation, organization, users)
+    proposal = make_proposal(consultation, organization, author=users["agent"])
+    comment = make_comment(proposal, users["agent"].memberships[0])
+    return World(consultation, organization, users, proposal, comment)
 
 
 def everyone(status):
@@ -80,6 +85,20 @@ ROUTES = {
                              only(302, "elected", "admin")),
     "consultations.home": ("GET", lambda w: "/", everyone(200)),
     "consultations.detail": ("GET", lambda w: f"/consultations/{w.consultation.slug}", everyone(200)),
+    "proposals.index": ("GET", lambda w: f"/consultations/{w.consultation.slug}/propositions", everyone(200)),
+    "proposals.new": ("GET", lambda w: f"/consultations/{w.consultation.slug}/propositions/nouvelle",
+                      signed_in(302)),  # the collect phase is over: told why, sent back
+    "proposals.detail": ("GET", lambda w: f"/propositions/{w.proposal.id}", everyone(200)),
+    "proposals.edit": ("GET", lambda w: f"/propositions/{w.proposal.id}/modifier", signed_in(302)),
+    "proposals.publish": ("POST", lambda w: f"/propositions/{w.proposal.id}/publier", signed_in(302)),
+    "proposals.withdraw": ("GET", lambda w: f"/propositions/{w.proposal.id}/retirer",
+                           {**signed_in(302), "agent": 200, "elected": 200}),
+    "proposals.cosponsor": ("POST", lambda w: f"/propositions/{w.proposal.id}/coporter", signed_in(302)),
+    "proposals.link": ("POST", lambda w: f"/propositions/{w.proposal.id}/relier", signed_in(302)),
+    "proposals.comment": ("POST", lambda w: f"/propositions/{w.proposal.id}/commentaires", signed_in(302)),
+    "proposals.edit_comment": ("GET", lambda w: f"/commentaires/{w.comment.id}/modifier", only(200, "agent")),
+    "proposals.report": ("GET", lambda w: f"/signaler/proposal/{w.proposal.id}",
+                         {**signed_in(302), "agent": 200, "elected": 200}),
     "admin.index": ("GET", lambda w: "/admin/", ADMIN_PAGE),
     "admin.new_consultation": ("GET", lambda w: "/admin/consultations/nouvelle", ADMIN_PAGE),
     "admin.edit_consultation": ("GET", lambda w: f"/admin/consultations/{w.consultation.id}/modifier", ADMIN_PAGE),

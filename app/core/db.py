@@ -48,3 +48,12 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# Full-text search structures differ per database; migrations create them outside the models.
+UNMODELLED_PREFIXES = ("proposals_fts", "search_vector", "ix_proposals_search_vector")
+
+
+def is_modelled(name: str | None, _type=None, _parent_names=None) -> bool:
+    """Whether Alembic should compare this database object with the models."""
+    return not (name or "").startswith(UNMODELLED_PREFIXES)

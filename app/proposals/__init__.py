@@ -1,0 +1,1 @@
+"""Proposals: needs and services, their versions, co-sponsors, comments and moderation."""

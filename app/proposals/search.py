@@ -1,0 +1,93 @@
+"""Listing published proposals: filters, French full-text search, sorts.
+
+Full-text search uses PostgreSQL's French configuration (stemming, stop words) through a stored
+tsvector column with a GIN index, and SQLite's FTS5 (prefix matching, accents folded) elsewhere;
+both are created by the migrations, outside the models.
+"""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.consultations.models import Consultation
+from app.extensions import db
+from app.organizations.models import Organization
+from app.proposals import similarity
+from app.proposals.models import Proposal, ProposalState, ProposalTerritoryTag, proposal_themes
+
+SORTS = ("random", "newest", "most_supported", "most_commented")
+PRIME = 2_147_483_647  # 2**31 - 1: squares of smaller numbers fit in a signed 64-bit integer
+
+
+@dataclass
+class ProposalFilters:
+    q: str = ""
+    kind: str | None = None
+    theme_id: int | None = None
+    territory: str | None = None
+    organization_kind: str | None = None
+    departement: str | None = None
+    answer_state: str | None = None
+    sort: str = "random"
+    seed: int = 0
+
+
+def published(consultation: Consultation):
+    """Proposals everyone may see: published and not hidden by moderation."""
+    return sa.select(Proposal).where(Proposal.consultation_id == consultation.id,
+                                     Proposal.state == ProposalState.PUBLISHED, Proposal.hidden_at.is_(None))
+
+
+def full_text_condition(query: str):
+    """A condition matching proposals whose title, summary or body contain the words of `query`."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.literal_column("proposals.search_vector").op("@@")(
+            sa.func.websearch_to_tsquery(sa.literal_column("'french'::regconfig"), query))
+    stems = [similarity.stem(word) for word in similarity.words(query)]
+    if not stems:
+        return sa.true()
+    match = " ".join(f'"{stem}"*' for stem in stems)  # every word's stem, as a prefix: "cantines" finds "cantine"
+    return Proposal.id.in_(sa.select(sa.literal_column("rowid")).select_from(sa.table("proposals_fts"))
+                           .where(sa.literal_column("proposals_fts").op("MATCH")(match)))
+
+
+def _random_key(seed: int):
+    """A per-visitor shuffle computed in SQL: the same seed gives the same order on every page."""
+    mixed = (sa.cast(Proposal.id, sa.BigInteger) * 48_271 + seed) % PRIME
+    return (mixed * mixed + seed) % PRIME
+
+
+def _order(filters: ProposalFilters):
+    if filters.sort == "newest":
+        return Proposal.published_at.desc(), Proposal.id.desc()
+    if filters.sort == "most_supported":
+        return Proposal.support_count.desc(), Proposal.id.desc()
+    if filters.sort == "most_commented":
+        return Proposal.comment_count.desc(), Proposal.id.desc()
+    return _random_key(filters.seed), Proposal.id
+
+
+def list_proposals(consultation: Consultation, filters: ProposalFilters):
+    """The select of published proposals matching `filters`, ordered, with what pages display."""
+    statement = published(consultation)
+    if filters.q.strip():
+        statement = statement.where(full_text_condition(filters.q.strip()))
+    if filters.kind:
+        statement = statement.where(Proposal.kind == filters.kind)
+    if filters.answer_state:
+        statement = statement.where(Proposal.answer_state == filters.answer_state)
+    if filters.theme_id:
+        statement = statement.where(Proposal.id.in_(sa.select(proposal_themes.c.proposal_id)
+                                                    .where(proposal_themes.c.theme_id == filters.theme_id)))
+    if filters.territory:
+        statement = statement.where(Proposal.id.in_(sa.select(ProposalTerritoryTag.proposal_id)
+                                                    .where(ProposalTerritoryTag.tag == filters.territory)))
+    if filters.organization_kind or filters.departement:
+        statement = statement.join(Organization, Organization.id == Proposal.organization_id)
+        if filters.organization_kind:
+            statement = statement.where(Organization.kind == filters.organization_kind)
+        if filters.departement:
+            statement = statement.where(Organization.departement_code == filters.departement)
+    return statement.options(joinedload(Proposal.organization), selectinload(Proposal.themes),
+                             selectinload(Proposal.territory_tags)).order_by(*_order(filters))

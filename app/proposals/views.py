@@ -1,0 +1,311 @@
+"""Proposal pages: the public index, a proposal's page, drafting, publishing and discussing."""
+
+import secrets
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
+
+from app.consultations.models import Consultation
+from app.core import clock
+from app.core.errors import RuleViolation
+from app.core.web import safe_next_url, show_refusal
+from app.extensions import db
+from app.proposals import moderation, permissions, services
+from app.proposals.forms import (CommentEditForm, CommentForm, LinkForm, OrganizationChoiceForm, ProposalForm,
+                                 ProposalSearchForm, ReportForm, WithdrawForm, id_choices)
+from app.proposals.models import Carrier, Comment, Maturity, Proposal, ProposalKind, ProposalState
+from app.proposals.search import PRIME, ProposalFilters, list_proposals
+
+bp = Blueprint("proposals", __name__)
+PER_PAGE = 20
+
+
+FIELD_LABELS = {
+    "kind": _l("type"), "title": _l("titre"), "summary": _l("résumé"), "body": _l("description"),
+    "problem": _l("problème"), "affected": _l("personnes concernées"), "workaround": _l("solution actuelle"),
+    "maturity": _l("maturité"), "licence": _l("licence"), "repository_url": _l("dépôt de code"),
+    "carrier": _l("structure porteuse"), "deployments": _l("déploiements"),
+    "requested_budget_cents": _l("budget demandé"), "themes": _l("thèmes"), "territory_tags": _l("territoires"),
+}
+
+
+@bp.context_processor
+def rules():
+    return {"rules": permissions}
+
+
+@bp.app_template_filter("field_label")
+def field_label(name: str) -> str:
+    return str(FIELD_LABELS.get(name, name))
+
+
+@bp.app_template_filter("maturity_label")
+def maturity_label(value: str) -> str:
+    return Maturity(value).label
+
+
+@bp.app_template_filter("carrier_label")
+def carrier_label(value: str) -> str:
+    return Carrier(value).label
+
+
+def _consultation(slug: str) -> Consultation:
+    return db.first_or_404(sa.select(Consultation).where(Consultation.slug == slug))
+
+
+def _visible_proposal(proposal_id: int) -> Proposal:
+    proposal = db.get_or_404(Proposal, proposal_id)
+    if not permissions.can_see(current_user, proposal):
+        abort(404)
+    return proposal
+
+
+def visitor_seed() -> int:
+    """The visitor's shuffle, kept for the session so that pages do not reshuffle."""
+    if "seed" not in session:
+        session["seed"] = secrets.randbelow(PRIME)
+    return session["seed"]
+
+
+@bp.get("/consultations/<slug>/propositions")
+def index(slug: str):
+    consultation = _consultation(slug)
+    form = ProposalSearchForm(request.args)
+    form.set_themes(consultation)
+    valid = form.validate()
+    filters = form.filters(visitor_seed()) if valid else ProposalFilters(seed=visitor_seed())
+    page = db.paginate(list_proposals(consultation, filters), page=(form.page.data or 1) if valid else 1,
+                       per_page=PER_PAGE, error_out=False)
+    drafts = db.session.scalars(
+        sa.select(Proposal).where(Proposal.consultation_id == consultation.id,
+                                  Proposal.state == ProposalState.DRAFT,
+                                  Proposal.organization_id.in_([o.id for o in permissions.acting_organizations(
+                                      current_user)])).order_by(Proposal.updated_at.desc())).all()
+    return render_template("proposals/index.html", consultation=consultation, form=form, page=page,
+                           drafts=drafts, show_counts=not consultation.votes_hidden, filtered=any(request.args.get(name) for name in request.args
+                                                       if name not in ("page", "sort")))
+
+
+def _input(form: ProposalForm) -> services.ProposalInput:
+    budget = form.requested_budget.data
+    return services.ProposalInput(
+        kind=form.kind.data, title=form.title.data or "", summary=form.summary.data or "", body=form.body.data or "",
+        theme_ids=list(form.theme_ids.data or []), territory_tags=list(form.territory_tags.data or []),
+        problem=form.problem.data, affected=form.affected.data, workaround=form.workaround.data,
+        maturity=form.maturity.data, licence=form.licence.data, repository_url=form.repository_url.data,
+        carrier=form.carrier.data, deployments=form.deployments.data,
+        requested_budget_cents=int(budget * 100) if budget is not None else None)
+
+
+def _proposal_form(consultation: Consultation, **kwargs) -> ProposalForm:
+    form = ProposalForm(**kwargs)
+    form.theme_ids.choices = [(theme.id, theme.name) for theme in consultation.themes]
+    form.organization_id.choices = id_choices(permissions.acting_organizations(current_user))
+    return form
+
+
+@bp.route("/consultations/<slug>/propositions/nouvelle", methods=["GET", "POST"])
+@login_required
+def new(slug: str):
+    consultation = _consultation(slug)
+    organizations = permissions.acting_organizations(current_user)
+    reason = permissions.why_not_submit(current_user, organizations[0] if organizations else None, consultation)
+    if reason:
+        flash(reason, "error")
+        return redirect(url_for("proposals.index", slug=slug))
+    form = _proposal_form(consultation)
+    if form.validate_on_submit():
+        organization = next(o for o in organizations if o.id == form.organization_id.data)
+        try:
+            proposal = services.create_draft(consultation, organization, _input(form), by=current_user)
+        except RuleViolation as refusal:
+            db.session.rollback()
+            show_refusal(form, refusal)
+        else:
+            db.session.commit()
+            flash(_("Brouillon enregistré. Relisez-le, vérifiez les propositions proches, puis publiez-le."),
+                  "success")
+            return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    return render_template("proposals/form.html", form=form, consultation=consultation, proposal=None)
+
+
+@bp.route("/propositions/<int:proposal_id>/modifier", methods=["GET", "POST"])
+@login_required
+def edit(proposal_id: int):
+    proposal = _visible_proposal(proposal_id)
+    reason = permissions.why_not_edit(current_user, proposal)
+    if reason:
+        flash(reason, "error")
+        return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    form = _proposal_form(proposal.consultation, obj=proposal if request.method == "GET" else None)
+    del form.organization_id
+    if request.method == "GET":
+        form.theme_ids.data = [theme.id for theme in proposal.themes]
+        form.territory_tags.data = proposal.tags
+        if proposal.requested_budget_cents is not None:
+            form.requested_budget.data = Decimal(proposal.requested_budget_cents) / 100
+    if form.validate_on_submit():
+        try:
+            services.update_proposal(proposal, _input(form), by=current_user)
+        except RuleViolation as refusal:
+            db.session.rollback()
+            show_refusal(form, refusal)
+        else:
+            db.session.commit()
+            flash(_("Modifications enregistrées."), "success")
+            return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    return render_template("proposals/form.html", form=form, consultation=proposal.consultation, proposal=proposal)
+
+
+def _comments(proposal: Proposal) -> list[tuple[Comment, list[Comment]]]:
+    """Visible comments as (comment, replies), oldest first."""
+    rows = db.session.scalars(sa.select(Comment).where(Comment.proposal_id == proposal.id,
+                                                       Comment.hidden_at.is_(None))
+                              .options(joinedload(Comment.author), joinedload(Comment.organization))
+                              .order_by(Comment.created_at, Comment.id)).all()
+    replies: dict[int, list[Comment]] = {}
+    for comment in rows:
+        if comment.parent_id:
+            replies.setdefault(comment.parent_id, []).append(comment)
+    return [(comment, replies.get(comment.id, [])) for comment in rows if comment.parent_id is None]
+
+
+@bp.get("/propositions/<int:proposal_id>")
+def detail(proposal_id: int):
+    proposal = _visible_proposal(proposal_id)
+    now = clock.now()
+    organizations = permissions.acting_organizations(current_user)
+    similar = []
+    if proposal.state == ProposalState.DRAFT:
+        similar = services.similar_proposals(proposal.consultation, proposal.title, proposal.summary, proposal.body,
+                                             exclude_id=proposal.id)
+    comment_form = CommentForm()
+    comment_form.organization_id.choices = id_choices(organizations)
+    cosponsor_form = OrganizationChoiceForm()
+    cosponsor_form.organization_id.choices = id_choices(
+        [o for o in organizations if permissions.why_not_cosponsor(current_user, o, proposal, now) is None])
+    link_form = None
+    if not proposal.is_need and permissions.is_member_of(current_user, proposal.organization_id):
+        link_form = LinkForm()
+        # The needs closest in meaning are the likeliest ones this service answers.
+        link_form.need_id.choices = id_choices(
+            (need for need, _score in services.similar_proposals(
+                proposal.consultation, proposal.title, proposal.summary, proposal.body, k=15) if need.is_need),
+            "title")
+    return render_template("proposals/detail.html", proposal=proposal, now=now, similar=similar,
+                           comments=_comments(proposal), linked=services.linked(proposal),
+                           comment_form=comment_form, cosponsor_form=cosponsor_form, link_form=link_form,
+                           withdraw_form=WithdrawForm())
+
+
+def _act(proposal: Proposal, action, success: str):
+    """Run a service for a POST form, commit or explain the refusal, and go back to the proposal."""
+    try:
+        action()
+    except RuleViolation as refusal:
+        db.session.rollback()
+        flash(str(refusal), "error")
+    else:
+        db.session.commit()
+        flash(success, "success")
+    return redirect(safe_next_url() or url_for("proposals.detail", proposal_id=proposal.id))
+
+
+@bp.post("/propositions/<int:proposal_id>/publier")
+@login_required
+def publish(proposal_id: int):
+    proposal = _visible_proposal(proposal_id)
+    return _act(proposal, lambda: services.publish_proposal(proposal, by=current_user),
+                _("Proposition publiée : elle est désormais visible de tous."))
+
+
+@bp.route("/propositions/<int:proposal_id>/retirer", methods=["GET", "POST"])
+@login_required
+def withdraw(proposal_id: int):
+    proposal = _visible_proposal(proposal_id)
+    reason = permissions.why_not_withdraw(current_user, proposal)
+    if reason:
+        flash(reason, "error")
+        return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        return _act(proposal, lambda: services.withdraw_proposal(proposal, form.reason.data, by=current_user),
+                    _("Proposition retirée."))
+    return render_template("proposals/withdraw.html", proposal=proposal, form=form)
+
+
+@bp.post("/propositions/<int:proposal_id>/coporter")
+@login_required
+def cosponsor(proposal_id: int):
+    proposal = _visible_proposal(proposal_id)
+    organization = _acting_organization(request.form.get("organization_id", type=int))
+    return _act(proposal, lambda: services.cosponsor_proposal(proposal, organization, by=current_user),
+                _("Votre organisation coporte désormais cette proposition."))
+
+
+def _acting_organization(organization_id: int | None):
+    return next((o for o in permissions.acting_organizations(current_user) if o.id == organization_id), None)
+
+
+@bp.post("/propositions/<int:proposal_id>/relier")
+@login_required
+def link(proposal_id: int):
+    service = _visible_proposal(proposal_id)
+    need = db.session.get(Proposal, request.form.get("need_id", type=int) or 0)
+    if need is None or not permissions.can_see(current_user, need) or need.kind != ProposalKind.NEED:
+        flash(_("Choisissez un besoin publié de la consultation."), "error")
+        return redirect(url_for("proposals.detail", proposal_id=service.id))
+    return _act(service, lambda: services.link_service_to_need(service, need, by=current_user),
+                _("Le service est relié au besoin « %(title)s ».", title=need.title))
+
+
+@bp.post("/propositions/<int:proposal_id>/commentaires")
+@login_required
+def comment(proposal_id: int):
+    proposal = _visible_proposal(proposal_id)
+    form = CommentForm()
+    form.organization_id.choices = id_choices(permissions.acting_organizations(current_user))
+    if not form.validate():
+        flash(next(iter(form.errors.values()))[0], "error")
+        return redirect(url_for("proposals.detail", proposal_id=proposal.id, _anchor="commentaires"))
+    parent = db.session.get(Comment, int(form.parent_id.data)) if (form.parent_id.data or "").isdigit() else None
+    organization = _acting_organization(form.organization_id.data)
+    return _act(proposal, lambda: moderation.add_comment(proposal, form.body.data, by=current_user,
+                                                         organization=organization, parent=parent),
+                _("Commentaire publié."))
+
+
+@bp.route("/commentaires/<int:comment_id>/modifier", methods=["GET", "POST"])
+@login_required
+def edit_comment(comment_id: int):
+    comment_ = db.get_or_404(Comment, comment_id)
+    if not permissions.can_edit_comment(current_user, comment_):
+        abort(403)
+    form = CommentEditForm(obj=comment_)
+    if form.validate_on_submit():
+        return _act(comment_.proposal, lambda: moderation.edit_comment(comment_, form.body.data, by=current_user),
+                    _("Commentaire modifié."))
+    return render_template("proposals/comment_edit.html", comment=comment_, form=form)
+
+
+@bp.route("/signaler/<any(proposal, comment):subject_type>/<int:subject_id>", methods=["GET", "POST"])
+@login_required
+def report(subject_type: str, subject_id: int):
+    subject = moderation.find_subject(subject_type, subject_id)
+    proposal = subject if subject_type == "proposal" else getattr(subject, "proposal", None)
+    if subject is None or subject.is_hidden or not permissions.can_see(current_user, proposal):
+        abort(404)
+    reason = permissions.why_not_report(current_user)
+    if reason:
+        flash(reason, "error")
+        return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    form = ReportForm()
+    if form.validate_on_submit():
+        return _act(proposal, lambda: moderation.report(subject, form.reason.data, by=current_user),
+                    _("Merci : votre signalement a été transmis à l'équipe de modération."))
+    return render_template("proposals/report.html", subject=subject, subject_type=subject_type, proposal=proposal,
+                           form=form)

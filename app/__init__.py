@@ -21,7 +21,7 @@ from config import CONFIGS, LANGUAGES
 
 
 def create_app(config: str | object | None = None, **overrides) -> Flask:
-    app = Flask(__name__, template_folder="../templates", static_folder=None)
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
     config = config or os.environ.get("AGORA_ENV", "development")
     app.config.from_object(CONFIGS[config] if isinstance(config, str) else config)
     app.config.update(overrides)

@@ -6,6 +6,9 @@
 from datetime import datetime, timedelta
 from functools import cache
 
+import json
+from pathlib import Path
+
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
@@ -17,6 +20,8 @@ from app.core import clock
 from app.extensions import db
 from app.organizations.models import Membership, MembershipStatus, Organization, OrganizationKind
 from app.organizations.services import normalize_name
+from app.proposals.models import Proposal, ProposalState
+from app.proposals.services import ProposalInput, import_proposal
 
 DEMO_PASSWORD = "demo-agora-2027"
 SLUG = "besoins-numeriques-territoires"
@@ -81,6 +86,14 @@ DESCRIPTION = (
 )
 
 
+PROPOSALS_FILE = Path(__file__).with_name("demo_proposals.json")
+# Authors of the contributions of collectivities that have no demo account of their own.
+FIRST_NAMES = ["Claire", "Mathieu", "Aurélie", "Yannick", "Fatou", "Julien", "Sandrine", "Olivier", "Leïla",
+               "Bruno", "Émilie", "Hugo", "Nathalie", "Franck", "Céline", "Rachid", "Anne", "Damien"]
+LAST_NAMES = ["Bernard", "Dubois", "Lambert", "Fontaine", "Rousseau", "Vincent", "Muller", "Lefebvre", "Faure",
+              "Andre", "Mercier", "Guerin", "Boyer", "Garnier", "Chevalier", "Francois", "Legrand", "Gauthier"]
+
+
 def schedule(current: PhaseKind, now: datetime) -> dict[PhaseKind, tuple[datetime, datetime]]:
     """Consecutive phases placed so that `current` is halfway through its window at `now`."""
     today = now.astimezone(clock.PARIS).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -95,14 +108,29 @@ def schedule(current: PhaseKind, now: datetime) -> dict[PhaseKind, tuple[datetim
     return dates
 
 
-def _organization(key: str) -> Organization:
-    kind, code, name, population, departement = ORGANIZATIONS[key]
+def _organization(kind: OrganizationKind, code: str, name: str, population: int | None = None,
+                  departement: str | None = None) -> Organization:
+    """The directory's organization if loaded, else one created with the facts given here."""
     organization = db.session.scalar(sa.select(Organization).filter_by(kind=kind.value, insee_code=code))
     if organization is None:
         organization = Organization(kind=kind.value, insee_code=code, name=name, search_name=normalize_name(name),
-                                    population=population, departement_code=departement, is_verified=True)
+                                    population=population, departement_code=departement, is_verified=True,
+                                    siren=code if kind == OrganizationKind.EPCI else None)
         db.session.add(organization)
+        db.session.flush()
     return organization
+
+
+def _organization_from_code(code: str, name: str) -> Organization:
+    """Codes of the demo file: INSEE code of a commune, SIREN of an EPCI, dep:XX, reg:XX."""
+    if code.startswith(("dep:", "reg:")):
+        kind = OrganizationKind.DEPARTEMENT if code.startswith("dep:") else OrganizationKind.REGION
+        return _organization(kind, code[4:], name, departement=code[4:] if kind == OrganizationKind.DEPARTEMENT
+                             else None)
+    if len(code) == 9:
+        return _organization(OrganizationKind.EPCI, code, name)
+    return _organization(OrganizationKind.COMMUNE, code, name, departement=code[:3] if code.startswith("97")
+                         else code[:2])
 
 
 @cache
@@ -124,7 +152,7 @@ def load_demo(phase: PhaseKind = PhaseKind.SUPPORT, now: datetime | None = None,
     """Create the demo data that is missing; move the calendar only when asked to."""
     now = now or clock.now()
     users = {email: _user(email, name, attributes) for email, name, _label, attributes in PEOPLE}
-    organizations = {key: _organization(key) for key in ORGANIZATIONS}
+    organizations = {key: _organization(*facts) for key, facts in ORGANIZATIONS.items()}
     db.session.flush()
     for email, key, role, status in MEMBERSHIPS:
         if not db.session.scalar(sa.select(Membership.id).filter_by(user_id=users[email].id,
@@ -148,14 +176,57 @@ def load_demo(phase: PhaseKind = PhaseKind.SUPPORT, now: datetime | None = None,
         db.session.add(consultation)
         reschedule = True
     if reschedule:
-        for kind, (start, end) in schedule(phase, now).items():
-            existing = consultation.phase(kind)
-            if existing is None:
-                consultation.phases.append(Phase(kind=kind.value, starts_at=start, ends_at=end))
-            else:
-                existing.starts_at, existing.ends_at = start, end
+        _reschedule(consultation, schedule(phase, now))
     db.session.flush()
+    if not db.session.scalar(sa.select(Proposal.id).filter_by(consultation_id=consultation.id).limit(1)):
+        _load_proposals(consultation, {org.id: users[email] for email, org in (
+            ("agente@example.org", organizations["saint-flour"]), ("elue.mauriac@example.org", organizations["mauriac"]),
+            ("agent.cantal@example.org", organizations["cantal"]))}, now)
     return consultation
+
+
+def _reschedule(consultation: Consultation, dates) -> None:
+    for kind, (start, end) in dates.items():
+        existing = consultation.phase(kind)
+        if existing is None:
+            consultation.phases.append(Phase(kind=kind.value, starts_at=start, ends_at=end))
+        else:
+            existing.starts_at, existing.ends_at = start, end
+
+
+def _author_for(organization: Organization, authors: dict[int, User], admin: User) -> User:
+    """A verified agent of the organization, created for the demo when it has none."""
+    if organization.id not in authors:
+        number = len(authors)
+        name = f"{FIRST_NAMES[number % len(FIRST_NAMES)]} {LAST_NAMES[(number * 7) % len(LAST_NAMES)]}"
+        user = _user(f"contact.{organization.kind}.{organization.insee_code}@example.org", name, {})
+        db.session.add(Membership(user=user, organization=organization, role="agent",
+                                  status=MembershipStatus.VERIFIED, verified_by=admin, verified_at=clock.now()))
+        authors[organization.id] = user
+    return authors[organization.id]
+
+
+def _load_proposals(consultation: Consultation, authors: dict[int, User], now: datetime) -> None:
+    """The demo's needs and services, published during the collect phase, spread over its days."""
+    collect = consultation.phase(PhaseKind.COLLECT)
+    last_moment = min(collect.ends_at, now) - timedelta(hours=1)
+    themes = {theme.name: theme.id for theme in consultation.themes}
+    admin = db.session.scalar(sa.select(User).filter_by(email="admin@example.org"))
+    entries = json.loads(PROPOSALS_FILE.read_text(encoding="utf-8"))
+    for position, entry in enumerate(entries):
+        organization = _organization_from_code(entry["organization"], entry["organization_name"])
+        budget = entry.get("requested_budget_euros")
+        data = ProposalInput(
+            kind=entry["kind"], title=entry["title"], summary=entry["summary"], body=entry["body"],
+            theme_ids=[themes[name] for name in entry["themes"]], territory_tags=entry["territory_tags"],
+            **{name: entry.get(name) for name in (*ProposalInput.NEED_FIELDS, *ProposalInput.SERVICE_FIELDS)
+               if name != "requested_budget_cents"},
+            requested_budget_cents=budget * 100 if budget is not None else None)
+        moment = collect.starts_at + (last_moment - collect.starts_at) * (position + 1) / (len(entries) + 1)
+        state = entry["status"]
+        import_proposal(consultation, organization, data, author=_author_for(organization, authors, admin),
+                        published_at=None if state == ProposalState.DRAFT else moment, state=state,
+                        withdrawal_reason=entry.get("withdrawal_reason"))
 
 
 demo_cli = AppGroup("demo", help="Consultation de démonstration.")

@@ -68,6 +68,7 @@ ADMIN_PAGE = only(200, "admin")
 # endpoint: (method, url builder, expected answer by role)
 ROUTES = {
     "dsfr": ("GET", lambda w: "/dsfr/dsfr.min.css", everyone(200)),
+    "static": ("GET", lambda w: "/static/agora.css", everyone(200)),
     "set_language": ("POST", lambda w: "/langue", everyone(302)),
     "accounts.sign_up": ("GET", lambda w: "/compte/inscription", everyone(200)),
     "accounts.check_email": ("GET", lambda w: "/compte/verifiez-vos-courriels", everyone(200)),
@@ -108,6 +109,14 @@ ROUTES = {
     "admin.new_organization": ("GET", lambda w: "/admin/organisations/nouvelle", ADMIN_PAGE),
     "admin.audit_log": ("GET", lambda w: "/admin/journal", ADMIN_PAGE),
     "api.organizations": ("GET", lambda w: "/api/v1/organizations?q=flour", everyone(200)),
+    "api.consultations": ("GET", lambda w: "/api/v1/consultations", everyone(200)),
+    "api.consultation": ("GET", lambda w: f"/api/v1/consultations/{w.consultation.slug}", everyone(200)),
+    "api.consultation_proposals": ("GET", lambda w: f"/api/v1/consultations/{w.consultation.slug}/proposals",
+                                   everyone(200)),
+    "api.proposal": ("GET", lambda w: f"/api/v1/proposals/{w.proposal.id}", everyone(200)),
+    "admin.moderation_queue": ("GET", lambda w: "/admin/moderation", ADMIN_PAGE),
+    "admin.moderate": ("POST", lambda w: f"/admin/moderation/comment/{w.comment.id}/hide", only(302, "admin")),
+    "admin.block_user": ("POST", lambda w: f"/admin/comptes/{w.users['user'].id}/suspendre", only(302, "admin")),
 }
 
 

@@ -20,6 +20,7 @@ from app.extensions import db
 from app.organizations import services as organization_services
 from app.organizations.forms import OrganizationForm
 from app.organizations.models import Membership, MembershipStatus, Organization
+from app.proposals import moderation
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -152,3 +153,36 @@ def audit_log():
                           .order_by(audit.AuditEntry.id.desc()),
                           page=max(page, 1), per_page=50, error_out=False)
     return render_template("admin/audit_log.html", entries=entries, broken_at=audit.verify_chain())
+
+
+@bp.get("/moderation")
+def moderation_queue():
+    items = [(kind, subject, moderation.reports_about(kind, subject.id)) for kind, subject in moderation.moderation_queue()]
+    return render_template("admin/moderation.html", items=items)
+
+
+@bp.post("/moderation/<any(proposal, comment):subject_type>/<int:subject_id>/<any(hide, restore):action>")
+def moderate(subject_type: str, subject_id: int, action: str):
+    subject = moderation.find_subject(subject_type, subject_id) or abort(404)
+    if action == "hide":
+        moderation.hide(subject, by=current_user)
+        flash(_("Contenu masqué."), "success")
+    else:
+        moderation.restore(subject, by=current_user)
+        flash(_("Contenu rétabli."), "success")
+    db.session.commit()
+    return redirect(url_for("admin.moderation_queue"))
+
+
+@bp.post("/comptes/<int:user_id>/suspendre")
+def block_user(user_id: int):
+    user = db.get_or_404(User, user_id)
+    try:
+        moderation.block_user(user, by=current_user)
+    except RuleViolation as refusal:
+        db.session.rollback()
+        flash(str(refusal), "error")
+    else:
+        db.session.commit()
+        flash(_("Le compte de %(name)s est suspendu.", name=user.name), "success")
+    return redirect(url_for("admin.moderation_queue"))

@@ -1,12 +1,18 @@
 """JSON endpoints under /api/v1; malformed parameters get a 400 JSON error, never a 500."""
 
-from flask import Blueprint, jsonify, request
+import sqlalchemy as sa
+from flask import Blueprint, abort, jsonify, request
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
+from app.api.serializers import consultation_json, organization_json, proposal_json
+from app.consultations.models import Consultation
 from app.extensions import csrf, db
 from app.organizations import services as organization_services
 from app.organizations.forms import DirectorySearchForm
-from app.organizations.models import Organization
+from app.proposals.forms import ProposalSearchForm
+from app.proposals.models import Proposal, ProposalState
+from app.proposals.search import PRIME, list_proposals
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -20,8 +26,21 @@ def bad_request(errors: dict):
                                          for name, messages in errors.items()}}}), 400
 
 
-def unknown_parameters(allowed: set[str]) -> dict:
-    return {name: [_("Paramètre inconnu.")] for name in request.args if name not in allowed}
+def _integer_parameter(name: str, default: int, low: int, high: int, errors: dict) -> int:
+    value = request.args.get(name, str(default))
+    if not value.isdigit() or not low <= int(value) <= high:
+        errors[name] = [_("Entier entre %(low)d et %(high)d attendu.", low=low, high=high)]
+        return default
+    return int(value)
+
+
+def _check_parameters(form, allowed: set[str]) -> tuple[dict, int]:
+    """Validate the query string against `form` and `allowed`; return the errors and per_page."""
+    errors = {name: [_("Paramètre inconnu.")] for name in request.args if name not in allowed}
+    per_page = _integer_parameter("per_page", 20, 1, MAX_PER_PAGE, errors)
+    if not form.validate():
+        errors.update(form.errors)
+    return errors, per_page
 
 
 def page_envelope(page, items: list[dict]) -> dict:
@@ -29,27 +48,55 @@ def page_envelope(page, items: list[dict]) -> dict:
             "pages": page.pages}
 
 
-def organization_json(organization: Organization) -> dict:
-    return {
-        "id": organization.id, "kind": organization.kind, "name": organization.name,
-        "siren": organization.siren, "insee_code": organization.insee_code,
-        "population": organization.population, "departement": organization.departement_code,
-        "region": organization.region_code, "epci_id": organization.epci_id,
-        "is_verified": organization.is_verified, "is_ansm_eligible": organization.is_ansm_eligible,
-    }
+def shown_support_count(proposal: Proposal) -> int | None:
+    return None if proposal.consultation.votes_hidden else proposal.support_count
 
 
 @bp.get("/organizations")
 def organizations():
     form = DirectorySearchForm(request.args)
-    errors = unknown_parameters({"q", "kind", "departement", "page", "per_page"})
-    per_page = request.args.get("per_page", "20")
-    if not per_page.isdigit() or not 1 <= int(per_page) <= MAX_PER_PAGE:
-        errors["per_page"] = [_("Entier entre 1 et %(max)d attendu.", max=MAX_PER_PAGE)]
-    if not form.validate() or errors:
-        return bad_request({**form.errors, **errors})
+    errors, per_page = _check_parameters(form, {"q", "kind", "departement", "page", "per_page"})
+    if errors:
+        return bad_request(errors)
     statement = organization_services.search_organizations(form.q.data or "", form.kind.data,
                                                            form.departement.data)
-    page = db.paginate(statement, page=form.page.data or 1, per_page=int(per_page), error_out=False,
-                       max_per_page=MAX_PER_PAGE)
+    page = db.paginate(statement, page=form.page.data or 1, per_page=per_page, error_out=False)
     return jsonify(page_envelope(page, [organization_json(org) for org in page.items]))
+
+
+@bp.get("/consultations")
+def consultations():
+    items = db.session.scalars(sa.select(Consultation).order_by(Consultation.created_at.desc())).all()
+    return jsonify({"items": [consultation_json(consultation) for consultation in items], "total": len(items)})
+
+
+def _consultation(slug: str) -> Consultation:
+    return db.first_or_404(sa.select(Consultation).where(Consultation.slug == slug)
+                           .options(selectinload(Consultation.phases), selectinload(Consultation.themes)))
+
+
+@bp.get("/consultations/<slug>")
+def consultation(slug: str):
+    return jsonify(consultation_json(_consultation(slug), full=True))
+
+
+@bp.get("/consultations/<slug>/proposals")
+def consultation_proposals(slug: str):
+    consultation_ = _consultation(slug)
+    form = ProposalSearchForm(request.args)
+    form.set_themes(consultation_)
+    errors, per_page = _check_parameters(form, {field.name for field in form} | {"per_page", "seed"})
+    seed = _integer_parameter("seed", 0, 0, PRIME - 1, errors)
+    if errors:
+        return bad_request(errors)
+    page = db.paginate(list_proposals(consultation_, form.filters(seed)), page=form.page.data or 1,
+                       per_page=per_page, error_out=False)
+    return jsonify(page_envelope(page, [proposal_json(p, support_count=shown_support_count(p)) for p in page.items]))
+
+
+@bp.get("/proposals/<int:proposal_id>")
+def proposal(proposal_id: int):
+    proposal_ = db.get_or_404(Proposal, proposal_id)
+    if proposal_.state == ProposalState.DRAFT or proposal_.is_hidden:
+        abort(404)
+    return jsonify(proposal_json(proposal_, support_count=shown_support_count(proposal_)))

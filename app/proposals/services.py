@@ -174,6 +174,28 @@ def create_draft(consultation: Consultation, organization: Organization, data: P
     return proposal
 
 
+def import_proposal(consultation: Consultation, organization: Organization, data: ProposalInput, *, author: User,
+                    published_at: datetime | None, state: str = ProposalState.PUBLISHED,
+                    withdrawal_reason: str | None = None) -> Proposal:
+    """Bring in a proposal written elsewhere (demo, past consultation), with its own dates.
+
+    The content rules hold; the phase and membership rules do not, since it was not written here.
+    """
+    data = _clean(data)
+    check_input(data, consultation)
+    moment = published_at or clock.now()
+    proposal = Proposal(consultation=consultation, organization=organization, author=author, state=state,
+                        created_at=moment, published_at=published_at,
+                        withdrawn_at=moment if state == ProposalState.WITHDRAWN else None,
+                        withdrawal_reason=withdrawal_reason)
+    _apply(proposal, data)
+    db.session.add(proposal)
+    db.session.flush()
+    _record_version(proposal, author, moment)
+    db.session.flush()
+    return proposal
+
+
 def update_proposal(proposal: Proposal, data: ProposalInput, *, by: User, now: datetime | None = None) -> Proposal:
     """Edit a proposal until the collect phase ends; every change is kept as a version."""
     now = now or clock.now()

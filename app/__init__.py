@@ -17,6 +17,7 @@ from app.extensions import babel, csrf, db, limiter, login_manager
 from app.organizations.directory import directory_cli
 from app.organizations.views import bp as organizations_bp
 from app.proposals.views import bp as proposals_bp
+from app.votes.views import bp as votes_bp
 from config import CONFIGS, LANGUAGES
 
 
@@ -39,7 +40,8 @@ def create_app(config: str | object | None = None, **overrides) -> Flask:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Paris")
     login_manager.init_app(app)
     web.init_app(app)
-    for blueprint in (accounts_bp, organizations_bp, consultations_bp, proposals_bp, admin_bp, api_bp):
+    for blueprint in (accounts_bp, organizations_bp, consultations_bp, proposals_bp, votes_bp, admin_bp,
+                      api_bp):
         app.register_blueprint(blueprint)
     for group in (mail_cli, directory_cli, demo_cli):
         app.cli.add_command(group)

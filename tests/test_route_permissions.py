@@ -100,6 +100,17 @@ ROUTES = {
     "proposals.edit_comment": ("GET", lambda w: f"/commentaires/{w.comment.id}/modifier", only(200, "agent")),
     "proposals.report": ("GET", lambda w: f"/signaler/proposal/{w.proposal.id}",
                          {**signed_in(302), "agent": 200, "elected": 200}),
+    "votes.support": ("POST", lambda w: f"/propositions/{w.proposal.id}/soutenir",
+                      {**only(403), "agent": 302, "elected": 302}),
+    "votes.withdraw": ("POST", lambda w: f"/propositions/{w.proposal.id}/retirer-soutien",
+                       {**only(403), "agent": 302, "elected": 302}),
+    "votes.dashboard": ("GET", lambda w: f"/consultations/{w.consultation.slug}/collectivites/{w.organization.id}/soutiens",
+                        only(200, "agent", "elected", "admin")),
+    "votes.check_receipt": ("GET", lambda w: "/soutiens/verifier?code=ABCD-EFGH-JKMN", everyone(200)),
+    "votes.tally": ("GET", lambda w: f"/consultations/{w.consultation.slug}/decompte", everyone(200)),
+    "votes.tally_csv": ("GET", lambda w: f"/consultations/{w.consultation.slug}/decompte.csv",
+                        everyone(404)),  # published once the support window has closed
+    "votes.journal": ("GET", lambda w: f"/admin/consultations/{w.consultation.id}/soutiens", ADMIN_PAGE),
     "admin.index": ("GET", lambda w: "/admin/", ADMIN_PAGE),
     "admin.new_consultation": ("GET", lambda w: "/admin/consultations/nouvelle", ADMIN_PAGE),
     "admin.edit_consultation": ("GET", lambda w: f"/admin/consultations/{w.consultation.id}/modifier", ADMIN_PAGE),
@@ -132,8 +143,8 @@ def test_route_answers_each_role_as_expected(client, world, endpoint, role):
     if role != "visitor":
         client.sign_in_as(world.users[role])
     target = url(world)
-    response = client.get(target) if method == "GET" else client.post_form(target, {"role": "agent",
-                                                                                    "decision": "accept"})
+    form = {"role": "agent", "decision": "accept", "organization_id": world.organization.id}
+    response = client.get(target) if method == "GET" else client.post_form(target, form)
     response.close()  # file responses (DSFR assets) hold their file open until closed
     if expected[role] == "login":
         assert response.status_code == 302 and "/compte/connexion" in response.location

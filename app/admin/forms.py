@@ -39,6 +39,13 @@ class ConsultationForm(FlaskForm):
                                         choices=[SelectChoice(kind.value, KIND_LABELS[kind]) for kind in OrganizationKind])
     themes = TextAreaField(_l("Thèmes"), description=_l("Un thème par ligne."), render_kw={"rows": 6},
                            validators=[Optional(), Length(max=10_000)])
+    supporters_hidden = BooleanField(_l("Ne pas nommer les organisations qui soutiennent"),
+                                     description=_l("Les reçus et les données ouvertes ne montrent alors qu'un "
+                                                    "pseudonyme."))
+    change_reason = TextAreaField(_l("Motif du changement de calendrier"), render_kw={"rows": 2},
+                                  validators=[Optional(), Length(max=2000)],
+                                  description=_l("Obligatoire pour raccourcir une période de soutiens déjà "
+                                                 "commencée ; inscrit au journal d'audit."))
 
 
 for _kind in PhaseKind:

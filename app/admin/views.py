@@ -52,7 +52,8 @@ def _input_from(form: ConsultationForm) -> consultation_services.ConsultationInp
         threshold_per_proposal=form.threshold_per_proposal.data,
         minimum_votes_per_user=form.minimum_votes_per_user.data,
         can_accumulate_supports_beyond_threshold=form.can_accumulate_supports_beyond_threshold.data,
-        votes_hidden=form.votes_hidden.data, eligible_kinds=list(form.eligible_kinds.data or []),
+        votes_hidden=form.votes_hidden.data, supporters_hidden=form.supporters_hidden.data,
+        eligible_kinds=list(form.eligible_kinds.data or []), change_reason=form.change_reason.data or "",
         theme_names=(form.themes.data or "").splitlines(),
         phase_dates={kind: (form[f"{kind.value}_starts_at"].utc, form[f"{kind.value}_ends_at"].utc)
                      for kind in PhaseKind},

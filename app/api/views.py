@@ -2,6 +2,7 @@
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, jsonify, request
+from flask_login import current_user
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
@@ -13,6 +14,7 @@ from app.organizations.forms import DirectorySearchForm
 from app.proposals.forms import ProposalSearchForm
 from app.proposals.models import Proposal, ProposalState
 from app.proposals.search import PRIME, list_proposals
+from app.votes.permissions import counts_hidden
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -49,7 +51,7 @@ def page_envelope(page, items: list[dict]) -> dict:
 
 
 def shown_support_count(proposal: Proposal) -> int | None:
-    return None if proposal.consultation.votes_hidden else proposal.support_count
+    return None if counts_hidden(proposal.consultation, current_user) else proposal.support_count
 
 
 @bp.get("/organizations")
@@ -84,7 +86,7 @@ def consultation(slug: str):
 def consultation_proposals(slug: str):
     consultation_ = _consultation(slug)
     form = ProposalSearchForm(request.args)
-    form.set_themes(consultation_)
+    form.set_choices(consultation_, counts_hidden=counts_hidden(consultation_, current_user))
     errors, per_page = _check_parameters(form, {field.name for field in form} | {"per_page", "seed"})
     seed = _integer_parameter("seed", 0, 0, PRIME - 1, errors)
     if errors:

@@ -50,6 +50,8 @@ class Consultation(db.Model):
     minimum_votes_per_user: Mapped[int] = mapped_column(default=0)
     can_accumulate_supports_beyond_threshold: Mapped[bool] = mapped_column(default=False)
     votes_hidden: Mapped[bool] = mapped_column(default=False)
+    # When set, receipts and open data name no supporting organization, only a pseudonym.
+    supporters_hidden: Mapped[bool] = mapped_column(default=False)
     eligible_kinds: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 

@@ -13,6 +13,7 @@ from app.core import audit, clock
 from app.core.errors import RuleViolation
 from app.extensions import db
 from app.organizations.models import OrganizationKind
+from app.votes.models import Support
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
@@ -31,13 +32,15 @@ class ConsultationInput:
     minimum_votes_per_user: int = 0
     can_accumulate_supports_beyond_threshold: bool = False
     votes_hidden: bool = False
+    supporters_hidden: bool = False
     eligible_kinds: list[str] = field(default_factory=list)
     theme_names: list[str] = field(default_factory=list)
     phase_dates: dict[PhaseKind, tuple[datetime, datetime]] = field(default_factory=dict)
+    change_reason: str = ""  # required to shorten a support window that already has supports
 
     SETTINGS = ("title", "slug", "description", "budget_envelope_cents", "laureate_target", "vote_limit",
                 "threshold_per_proposal", "minimum_votes_per_user",
-                "can_accumulate_supports_beyond_threshold", "votes_hidden", "eligible_kinds")
+                "can_accumulate_supports_beyond_threshold", "votes_hidden", "supporters_hidden", "eligible_kinds")
 
 
 def _check(data: ConsultationInput, consultation: Consultation | None) -> None:
@@ -100,13 +103,29 @@ def save_consultation(consultation: Consultation | None, data: ConsultationInput
                if getattr(consultation, name) != getattr(data, name)}
     for name, value in changes.items():
         setattr(consultation, name, value)
+    if not created:
+        _check_support_window_change(consultation, data)
     _save_themes(consultation, data.theme_names)
     date_changes = _save_phases(consultation, data.phase_dates, now)
     db.session.flush()
     if created or changes or date_changes:
         audit.record("consultation.create" if created else "consultation.update", actor=by,
-                     subject=consultation, data={"settings": changes, "phases": date_changes})
+                     subject=consultation, data={"settings": changes, "phases": date_changes,
+                                                 "reason": data.change_reason.strip() or None})
     return consultation
+
+
+def _check_support_window_change(consultation: Consultation, data: ConsultationInput) -> None:
+    """Shortening a support window that has supports changes what counted: it needs a reason."""
+    window = consultation.phase(PhaseKind.SUPPORT)
+    if window is None or data.change_reason.strip():
+        return
+    starts_at, ends_at = data.phase_dates[PhaseKind.SUPPORT]
+    shortened = starts_at > window.starts_at or ends_at < window.ends_at
+    if shortened and db.session.scalar(sa.select(Support.id).where(Support.consultation_id == consultation.id)
+                                       .limit(1)):
+        raise RuleViolation(_("Des soutiens ont déjà été exprimés : expliquez pourquoi la période de soutiens "
+                              "est raccourcie."), field="change_reason")
 
 
 def _save_themes(consultation: Consultation, names: list[str]) -> None:

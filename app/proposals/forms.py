@@ -91,9 +91,12 @@ class ProposalSearchForm(FlaskForm):
             organization_kind=self.organization_kind.data or None, departement=self.departement.data or None,
             answer_state=self.answer_state.data or None, sort=self.sort.data or "random", seed=seed)
 
-    def set_themes(self, consultation) -> None:
+    def set_choices(self, consultation, *, counts_hidden: bool) -> None:
+        """Themes of this consultation; no sorting by supports while counts are hidden."""
         self.theme.choices = with_blank([SelectChoice(str(theme.id), theme.name) for theme in consultation.themes],
                                         _l("Tous"))
+        if counts_hidden:
+            self.sort.choices = [choice for choice in self.sort.choices if choice.value != "most_supported"]
 
 
 class WithdrawForm(FlaskForm):

@@ -19,6 +19,8 @@ from app.proposals.forms import (CommentEditForm, CommentForm, LinkForm, Organiz
                                  ProposalSearchForm, ReportForm, WithdrawForm, id_choices)
 from app.proposals.models import Carrier, Comment, Maturity, Proposal, ProposalKind, ProposalState
 from app.proposals.search import PRIME, ProposalFilters, list_proposals
+from app.votes.permissions import counts_hidden
+from app.votes.services import support_options
 
 bp = Blueprint("proposals", __name__)
 PER_PAGE = 20
@@ -74,8 +76,9 @@ def visitor_seed() -> int:
 @bp.get("/consultations/<slug>/propositions")
 def index(slug: str):
     consultation = _consultation(slug)
+    hidden = counts_hidden(consultation, current_user)
     form = ProposalSearchForm(request.args)
-    form.set_themes(consultation)
+    form.set_choices(consultation, counts_hidden=hidden)
     valid = form.validate()
     filters = form.filters(visitor_seed()) if valid else ProposalFilters(seed=visitor_seed())
     page = db.paginate(list_proposals(consultation, filters), page=(form.page.data or 1) if valid else 1,
@@ -86,7 +89,8 @@ def index(slug: str):
                                   Proposal.organization_id.in_([o.id for o in permissions.acting_organizations(
                                       current_user)])).order_by(Proposal.updated_at.desc())).all()
     return render_template("proposals/index.html", consultation=consultation, form=form, page=page,
-                           drafts=drafts, show_counts=not consultation.votes_hidden, filtered=any(request.args.get(name) for name in request.args
+                           drafts=drafts, show_counts=not hidden,
+                           support_options=support_options(current_user, consultation, page.items), filtered=any(request.args.get(name) for name in request.args
                                                        if name not in ("page", "sort")))
 
 
@@ -197,6 +201,8 @@ def detail(proposal_id: int):
                 proposal.consultation, proposal.title, proposal.summary, proposal.body, k=15) if need.is_need),
             "title")
     return render_template("proposals/detail.html", proposal=proposal, now=now, similar=similar,
+                           show_counts=not counts_hidden(proposal.consultation, current_user, now),
+                           support_options=support_options(current_user, proposal.consultation, [proposal], now),
                            comments=_comments(proposal), linked=services.linked(proposal),
                            comment_form=comment_form, cosponsor_form=cosponsor_form, link_form=link_form,
                            withdraw_form=WithdrawForm())

@@ -1,0 +1,1 @@
+"""Supports: the vote window, quotas, receipts and the frozen tally."""

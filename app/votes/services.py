@@ -1,0 +1,290 @@
+"""Support rules: casting and withdrawing within the window and the quota, exact under concurrency;
+public counts that respect minimum_votes_per_user; receipts; the frozen tally and its digest.
+
+Counting: `Proposal.support_count` holds the supports that count publicly, i.e. those of
+organizations that have cast at least minimum_votes_per_user supports. It is written in the same
+transaction as the supports, so counts shown always equal supports stored.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from app.accounts.models import User
+from app.consultations.models import Consultation
+from app.core import clock
+from app.core.errors import RuleViolation
+from app.extensions import db
+from app.organizations.models import Organization
+from app.proposals.models import Proposal
+from app.votes import permissions
+from app.votes.models import Support, SupportEvent, SupportQuota, Tally
+
+RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O, U to misread
+RECEIPT_LENGTH = 12
+
+
+def new_receipt_code() -> str:
+    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_LENGTH))
+
+
+def format_receipt(code: str) -> str:
+    return "-".join(code[index:index + 4] for index in range(0, len(code), 4))
+
+
+def normalize_receipt(text: str) -> str:
+    """What a person types, read the way Crockford's base 32 intends (O is 0, I and L are 1)."""
+    cleaned = "".join(char for char in text.upper() if char.isalnum())
+    return cleaned.translate(str.maketrans("OIL", "011"))
+
+
+def _ensure_quota(consultation_id: int, organization_id: int) -> None:
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    db.session.execute(dialect.insert(SupportQuota).values(consultation_id=consultation_id,
+                                                           organization_id=organization_id, used=0)
+                       .on_conflict_do_nothing())
+
+
+def _take_quota(consultation: Consultation, organization: Organization) -> int | None:
+    """Count one more support for the organization if its limit allows; the new total, or None.
+
+    A conditional UPDATE: on PostgreSQL it locks the quota row until commit, so a colleague's
+    concurrent cast waits and then sees the new total; SQLite's BEGIN IMMEDIATE serialises writers.
+    """
+    _ensure_quota(consultation.id, organization.id)
+    within_limit = SupportQuota.used < consultation.vote_limit if consultation.vote_limit else sa.true()
+    return db.session.scalar(
+        sa.update(SupportQuota)
+        .where(SupportQuota.consultation_id == consultation.id, SupportQuota.organization_id == organization.id,
+               within_limit)
+        .values(used=SupportQuota.used + 1).returning(SupportQuota.used))
+
+
+def _give_back_quota(consultation: Consultation, organization: Organization) -> int:
+    return db.session.scalar(
+        sa.update(SupportQuota)
+        .where(SupportQuota.consultation_id == consultation.id, SupportQuota.organization_id == organization.id)
+        .values(used=SupportQuota.used - 1).returning(SupportQuota.used))
+
+
+def _shift_counts(proposal_ids: list[int], step: int) -> None:
+    if proposal_ids:
+        db.session.execute(sa.update(Proposal).where(Proposal.id.in_(sorted(proposal_ids)))
+                           .values(support_count=Proposal.support_count + step))
+
+
+def _organization_support_ids(consultation: Consultation, organization: Organization) -> list[int]:
+    return list(db.session.scalars(sa.select(Support.proposal_id).where(
+        Support.consultation_id == consultation.id, Support.organization_id == organization.id)))
+
+
+def _recount_after(consultation: Consultation, organization: Organization, proposal: Proposal,
+                   used_before: int, used_after: int) -> None:
+    """Keep public counts exact when an organization's total crosses minimum_votes_per_user."""
+    minimum = consultation.minimum_votes_per_user
+    step = 1 if used_after > used_before else -1
+    if used_before >= minimum and used_after >= minimum:
+        _shift_counts([proposal.id], step)  # already counting: only this proposal moves
+    elif max(used_before, used_after) >= minimum:
+        # Crossing the minimum: every support of the organization starts or stops counting.
+        supported = set(_organization_support_ids(consultation, organization)) | {proposal.id}
+        _shift_counts(list(supported), step)
+
+
+def _check_threshold(consultation: Consultation, proposal: Proposal) -> None:
+    """Without accumulation, a proposal that reached threshold_per_proposal takes no more supports."""
+    threshold = consultation.threshold_per_proposal
+    if not threshold or consultation.can_accumulate_supports_beyond_threshold:
+        return
+    # Lock the proposal so that two organizations cannot both take the last place.
+    db.session.execute(sa.select(Proposal.id).where(Proposal.id == proposal.id).with_for_update())
+    stored = db.session.scalar(sa.select(sa.func.count()).select_from(Support)
+                               .where(Support.proposal_id == proposal.id))
+    if stored >= threshold:
+        raise RuleViolation(_("Cette proposition a déjà atteint le seuil de %(count)d soutiens.", count=threshold))
+
+
+def _journal(action: str, proposal: Proposal, organization: Organization, by: User, now: datetime,
+             source: str | None) -> None:
+    db.session.add(SupportEvent(consultation_id=proposal.consultation_id, proposal_id=proposal.id,
+                                organization_id=organization.id, actor_id=by.id, action=action, at=now,
+                                source=(source or "")[:200] or None))
+
+
+def cast_support(proposal: Proposal, organization: Organization, *, by: User, now: datetime | None = None,
+                 source: str | None = None) -> Support:
+    """Record `organization`'s support for `proposal`, cast by the elected official `by`.
+
+    Inside the window [start, end) by the server clock; within vote_limit; once per proposal and
+    organization whoever presses; not beyond the threshold unless accumulation is allowed.
+    """
+    now = now or clock.now()
+    consultation = proposal.consultation
+    reason = permissions.why_not_support(by, organization, proposal, now)
+    if reason:
+        raise RuleViolation(reason)
+    if db.session.scalar(sa.select(Support.id).filter_by(proposal_id=proposal.id, organization_id=organization.id)):
+        raise RuleViolation(_("Votre collectivité soutient déjà cette proposition."))
+    _check_threshold(consultation, proposal)
+    used = _take_quota(consultation, organization)
+    if used is None:
+        raise RuleViolation(_("Votre collectivité a utilisé ses %(count)d soutiens. Retirez-en un pour en "
+                              "donner un autre.", count=consultation.vote_limit))
+    try:
+        with db.session.begin_nested():
+            support = Support(consultation_id=consultation.id, proposal_id=proposal.id,
+                              organization_id=organization.id, cast_by_id=by.id, cast_at=now,
+                              receipt_code=new_receipt_code())
+            db.session.add(support)
+    except IntegrityError:  # unique (proposal, organization): a colleague pressed at the same moment
+        raise RuleViolation(_("Votre collectivité soutient déjà cette proposition.")) from None
+    _recount_after(consultation, organization, proposal, used - 1, used)
+    _journal("cast", proposal, organization, by, now, source)
+    db.session.flush()
+    return support
+
+
+def withdraw_support(proposal: Proposal, organization: Organization, *, by: User, now: datetime | None = None,
+                     source: str | None = None) -> None:
+    """Withdraw the organization's support inside the window; the quota is given back."""
+    now = now or clock.now()
+    consultation = proposal.consultation
+    reason = permissions.why_not_withdraw(by, organization, proposal, now)
+    if reason:
+        raise RuleViolation(reason)
+    deleted = db.session.execute(sa.delete(Support).where(Support.proposal_id == proposal.id,
+                                                          Support.organization_id == organization.id))
+    if deleted.rowcount == 0:
+        raise RuleViolation(_("Votre collectivité ne soutient pas cette proposition."))
+    used = _give_back_quota(consultation, organization)
+    _recount_after(consultation, organization, proposal, used + 1, used)
+    _journal("withdraw", proposal, organization, by, now, source)
+    db.session.flush()
+
+
+def quota_used(consultation: Consultation, organization_ids: list[int]) -> dict[int, int]:
+    return dict(db.session.execute(sa.select(SupportQuota.organization_id, SupportQuota.used).where(
+        SupportQuota.consultation_id == consultation.id, SupportQuota.organization_id.in_(organization_ids))).all())
+
+
+def supported_by(organization_ids: list[int], proposal_ids: list[int]) -> set[tuple[int, int]]:
+    """The (organization, proposal) pairs among these that have a support."""
+    if not organization_ids or not proposal_ids:
+        return set()
+    return set(db.session.execute(sa.select(Support.organization_id, Support.proposal_id).where(
+        Support.organization_id.in_(organization_ids), Support.proposal_id.in_(proposal_ids))).all())
+
+
+def organization_supports(consultation: Consultation, organization: Organization) -> list[Support]:
+    return list(db.session.scalars(sa.select(Support).where(
+        Support.consultation_id == consultation.id, Support.organization_id == organization.id)
+        .options(joinedload(Support.proposal), joinedload(Support.cast_by)).order_by(Support.cast_at)))
+
+
+def find_receipt(code: str) -> Support | None:
+    normalized = normalize_receipt(code)
+    if len(normalized) != RECEIPT_LENGTH:
+        return None
+    return db.session.scalar(sa.select(Support).where(Support.receipt_code == normalized))
+
+
+def is_counted(support: Support, consultation: Consultation) -> bool:
+    used = quota_used(consultation, [support.organization_id]).get(support.organization_id, 0)
+    return used >= consultation.minimum_votes_per_user
+
+
+def supporter_label(consultation: Consultation, organization_id: int) -> str:
+    """The organization's id in open data, or a stable pseudonym when supporters are hidden."""
+    if not consultation.supporters_hidden:
+        return str(organization_id)
+    key = f"{current_app.config['SECRET_KEY']}:{consultation.id}".encode()
+    return "org-" + hmac.new(key, str(organization_id).encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def tally_rows(consultation: Consultation) -> list[tuple[int, str, str]]:
+    """The counted supports as (proposal id, organization, cast at), in a canonical order."""
+    minimum = consultation.minimum_votes_per_user
+    counted = sa.select(SupportQuota.organization_id).where(SupportQuota.consultation_id == consultation.id,
+                                                            SupportQuota.used >= minimum)
+    rows = db.session.execute(sa.select(Support.proposal_id, Support.organization_id, Support.cast_at).where(
+        Support.consultation_id == consultation.id, Support.organization_id.in_(counted))).all()
+    return sorted((proposal_id, supporter_label(consultation, organization_id),
+                   cast_at.isoformat(timespec="microseconds")) for proposal_id, organization_id, cast_at in rows)
+
+
+def tally_text(rows: list[tuple[int, str, str]]) -> str:
+    """The rows as the lines of the published CSV file, after its header."""
+    return "".join(f"{proposal_id},{organization},{cast_at}\n" for proposal_id, organization, cast_at in rows)
+
+
+def digest_of(rows: list[tuple[int, str, str]]) -> str:
+    """SHA-256 of the published lines: anyone can recompute it from the open data file."""
+    return hashlib.sha256(tally_text(rows).encode()).hexdigest()
+
+
+def frozen_tally(consultation: Consultation, now: datetime | None = None) -> Tally | None:
+    """The tally, frozen the first time it is asked for after the window closes; None before."""
+    now = now or clock.now()
+    window = permissions.support_window(consultation)
+    if window is None or now < window.ends_at:
+        return None
+    tally = db.session.get(Tally, consultation.id)
+    if tally is None:
+        rows = tally_rows(consultation)
+        try:
+            with db.session.begin_nested():
+                tally = Tally(consultation_id=consultation.id, frozen_at=now, support_count=len(rows),
+                              digest=digest_of(rows))
+                db.session.add(tally)
+        except IntegrityError:  # frozen by a concurrent request: theirs is the same
+            tally = db.session.get(Tally, consultation.id)
+    return tally
+
+
+@dataclass
+class SupportOption:
+    """What one of the viewer's organizations can do about one proposal."""
+
+    organization: Organization
+    supported: bool
+    reason: str | None  # why the button is not offered, or None
+    remaining: int | None  # supports left to the organization, None when unlimited
+
+
+def support_options(user, consultation: Consultation, proposals: list[Proposal],
+                    now: datetime | None = None) -> dict[int, list[SupportOption]]:
+    """For each proposal, the support buttons (or reasons) of each organization the user acts for.
+
+    Two queries whatever the number of proposals: the quotas, and the existing supports.
+    """
+    now = now or clock.now()
+    organizations = [m.organization for m in getattr(user, "memberships", []) if m.counts]
+    if not organizations or not proposals:
+        return {}
+    ids = [organization.id for organization in organizations]
+    used = quota_used(consultation, ids)
+    existing = supported_by(ids, [proposal.id for proposal in proposals])
+    limit = consultation.vote_limit
+    options = {}
+    for proposal in proposals:
+        options[proposal.id] = []
+        for organization in organizations:
+            supported = (organization.id, proposal.id) in existing
+            remaining = limit - used.get(organization.id, 0) if limit else None
+            if supported:
+                reason = permissions.why_not_withdraw(user, organization, proposal, now)
+            else:
+                reason = permissions.why_not_support(user, organization, proposal, now)
+                if reason is None and remaining == 0:
+                    reason = _("Votre collectivité a utilisé ses %(count)d soutiens.", count=limit)
+            options[proposal.id].append(SupportOption(organization, supported, reason, remaining))
+    return options

@@ -1,0 +1,126 @@
+"""Supporting and withdrawing, the organization's dashboard, receipts and the frozen tally."""
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
+
+from app.consultations.models import Consultation
+from app.core import clock
+from app.core.errors import RuleViolation
+from app.core.web import safe_next_url
+from app.extensions import db
+from app.organizations.models import Organization
+from app.proposals.models import Proposal
+from app.votes import permissions, services
+from app.votes.models import Support, SupportEvent
+
+bp = Blueprint("votes", __name__)
+TALLY_HEADER = "proposal_id,organization,cast_at\n"
+
+
+def _acting_organization(organization_id: int | None) -> Organization:
+    """The organization named in the form, or 403 when the user is not its verified member."""
+    membership = next((m for m in current_user.memberships if m.organization_id == organization_id and m.counts),
+                      None)
+    if membership is None:
+        abort(403)
+    return membership.organization
+
+
+def _back_to(proposal: Proposal):
+    return redirect(safe_next_url() or url_for("proposals.detail", proposal_id=proposal.id))
+
+
+@bp.post("/propositions/<int:proposal_id>/soutenir")
+@login_required
+def support(proposal_id: int):
+    proposal = db.get_or_404(Proposal, proposal_id)
+    organization = _acting_organization(request.form.get("organization_id", type=int))
+    try:
+        cast = services.cast_support(proposal, organization, by=current_user, source=safe_next_url())
+    except RuleViolation as refusal:
+        db.session.rollback()
+        flash(str(refusal), "error")
+    else:
+        db.session.commit()
+        flash(_("Soutien enregistré au nom de %(name)s. Reçu : %(code)s.", name=organization.name,
+                code=services.format_receipt(cast.receipt_code)), "success")
+    return _back_to(proposal)
+
+
+@bp.post("/propositions/<int:proposal_id>/retirer-soutien")
+@login_required
+def withdraw(proposal_id: int):
+    proposal = db.get_or_404(Proposal, proposal_id)
+    organization = _acting_organization(request.form.get("organization_id", type=int))
+    try:
+        services.withdraw_support(proposal, organization, by=current_user, source=safe_next_url())
+    except RuleViolation as refusal:
+        db.session.rollback()
+        flash(str(refusal), "error")
+    else:
+        db.session.commit()
+        flash(_("Soutien de %(name)s retiré.", name=organization.name), "success")
+    return _back_to(proposal)
+
+
+def _consultation(slug: str) -> Consultation:
+    return db.first_or_404(sa.select(Consultation).where(Consultation.slug == slug))
+
+
+@bp.get("/consultations/<slug>/collectivites/<int:organization_id>/soutiens")
+@login_required
+def dashboard(slug: str, organization_id: int):
+    consultation = _consultation(slug)
+    organization = db.get_or_404(Organization, organization_id)
+    if not permissions.can_see_dashboard(current_user, organization):
+        abort(403)
+    supports = services.organization_supports(consultation, organization)
+    used = services.quota_used(consultation, [organization.id]).get(organization.id, 0)
+    return render_template("votes/dashboard.html", consultation=consultation, organization=organization,
+                           supports=supports, used=used, now=clock.now(), format_receipt=services.format_receipt,
+                           why_not_withdraw=permissions.why_not_withdraw)
+
+
+@bp.get("/soutiens/verifier")
+def check_receipt():
+    code = request.args.get("code", "").strip()[:40]
+    support_ = services.find_receipt(code) if code else None
+    consultation = db.session.get(Consultation, support_.consultation_id) if support_ else None
+    return render_template("votes/receipt.html", code=code, support=support_, consultation=consultation,
+                           counted=services.is_counted(support_, consultation) if support_ else False)
+
+
+@bp.get("/consultations/<slug>/decompte")
+def tally(slug: str):
+    consultation = _consultation(slug)
+    frozen = services.frozen_tally(consultation)
+    db.session.commit()  # the first visit after the window closes freezes it
+    return render_template("votes/tally.html", consultation=consultation, tally=frozen)
+
+
+@bp.get("/consultations/<slug>/decompte.csv")
+def tally_csv(slug: str):
+    consultation = _consultation(slug)
+    if services.frozen_tally(consultation) is None:
+        abort(404)
+    db.session.commit()
+    body = TALLY_HEADER + services.tally_text(services.tally_rows(consultation))
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=soutiens-{consultation.slug}.csv"})
+
+
+@bp.get("/admin/consultations/<int:consultation_id>/soutiens")
+@login_required
+def journal(consultation_id: int):
+    if not current_user.is_admin:
+        abort(403)
+    consultation = db.get_or_404(Consultation, consultation_id)
+    page = db.paginate(sa.select(SupportEvent).where(SupportEvent.consultation_id == consultation.id)
+                       .options(joinedload(SupportEvent.proposal), joinedload(SupportEvent.organization),
+                                joinedload(SupportEvent.actor))
+                       .order_by(SupportEvent.id.desc()), page=max(request.args.get("page", 1, type=int), 1),
+                       per_page=50, error_out=False)
+    return render_template("votes/journal.html", consultation=consultation, page=page)

@@ -18,6 +18,7 @@ run: $(VENV)/.runtime assets translations
 		$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install-dev assets translations
+	$(BIN)/ruff check app tests migrations bench config.py wsgi.py
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 $(VENV)/.created:

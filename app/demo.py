@@ -21,7 +21,10 @@ from app.extensions import db
 from app.organizations.models import Membership, MembershipStatus, Organization, OrganizationKind
 from app.organizations.services import normalize_name
 from app.proposals.models import Proposal, ProposalState
-from app.proposals.services import ProposalInput, import_proposal
+from app.proposals.moderation import add_comment
+from app.proposals.services import ProposalInput, import_proposal, store_vectors
+from app.votes.models import Support
+from app.votes.services import cast_support
 
 DEMO_PASSWORD = "demo-agora-2027"
 SLUG = "besoins-numeriques-territoires"
@@ -179,9 +182,13 @@ def load_demo(phase: PhaseKind = PhaseKind.SUPPORT, now: datetime | None = None,
         _reschedule(consultation, schedule(phase, now))
     db.session.flush()
     if not db.session.scalar(sa.select(Proposal.id).filter_by(consultation_id=consultation.id).limit(1)):
-        _load_proposals(consultation, {org.id: users[email] for email, org in (
-            ("agente@example.org", organizations["saint-flour"]), ("elue.mauriac@example.org", organizations["mauriac"]),
-            ("agent.cantal@example.org", organizations["cantal"]))}, now)
+        authors = {org.id: users[email] for email, org in (
+            ("agente@example.org", organizations["saint-flour"]),
+            ("elue.mauriac@example.org", organizations["mauriac"]),
+            ("agent.cantal@example.org", organizations["cantal"]))}
+        _load_proposals(consultation, authors, now)
+        db.session.flush()
+        _discuss_and_support(consultation, authors, now)
     return consultation
 
 
@@ -195,15 +202,53 @@ def _reschedule(consultation: Consultation, dates) -> None:
 
 
 def _author_for(organization: Organization, authors: dict[int, User], admin: User) -> User:
-    """A verified agent of the organization, created for the demo when it has none."""
+    """A verified member of the organization, created for the demo when it has none: every other one
+    an elected official (in small communes the mayor often writes), so that many organizations support."""
     if organization.id not in authors:
         number = len(authors)
         name = f"{FIRST_NAMES[number % len(FIRST_NAMES)]} {LAST_NAMES[(number * 7) % len(LAST_NAMES)]}"
         user = _user(f"contact.{organization.kind}.{organization.insee_code}@example.org", name, {})
-        db.session.add(Membership(user=user, organization=organization, role="agent",
+        db.session.add(Membership(user=user, organization=organization, role="elected" if number % 2 else "agent",
                                   status=MembershipStatus.VERIFIED, verified_by=admin, verified_at=clock.now()))
         authors[organization.id] = user
     return authors[organization.id]
+
+
+DEMO_COMMENTS = [
+    "Même constat chez nous : nous serions prêts à tester un outil commun.",
+    "Avez-vous estimé le temps agent gagné ? Cela aiderait à convaincre notre conseil municipal.",
+    "Attention à l'hébergement des données : il faut pouvoir les récupérer si le prestataire change.",
+    "Notre intercommunalité a un marché en cours sur ce sujet, nous pouvons partager le cahier des charges.",
+    "Très utile pour les petites communes sans service informatique.",
+    "Le besoin existe aussi outre-mer, avec des contraintes de connexion fortes : prévoir un mode hors ligne.",
+]
+
+
+def _discuss_and_support(consultation: Consultation, authors: dict[int, User], now: datetime) -> None:
+    """A few comments during the collect phase; supports from elected officials once the window opened."""
+    proposals = list(db.session.scalars(sa.select(Proposal).where(
+        Proposal.consultation_id == consultation.id, Proposal.state == ProposalState.PUBLISHED)
+        .order_by(Proposal.id)))
+    members = [m for user in authors.values() for m in user.memberships if m.counts]
+    collect = consultation.phase(PhaseKind.COLLECT)
+    for number, text in enumerate(DEMO_COMMENTS):
+        member, proposal = members[(number * 5) % len(members)], proposals[(number * 7) % len(proposals)]
+        if proposal.organization_id != member.organization_id:
+            add_comment(proposal, text, by=member.user, organization=member.organization,
+                        now=min(collect.ends_at, now) - timedelta(hours=2 + number))
+    window = consultation.phase(PhaseKind.SUPPORT)
+    if now < window.starts_at:
+        return
+    elected_members = [m for m in members if m.role == "elected"
+                       and m.organization.kind in consultation.eligible_kinds]
+    span = min(now, window.ends_at) - window.starts_at
+    for rank, member in enumerate(elected_members):
+        for step in range(3 + rank % 4):  # at least minimum_votes_per_user, so that they count
+            proposal = proposals[(rank * 11 + step * 17) % len(proposals)]
+            if proposal.organization_id != member.organization_id and not db.session.scalar(
+                    sa.select(Support.id).filter_by(proposal_id=proposal.id, organization_id=member.organization_id)):
+                cast_support(proposal, member.organization, by=member.user, source="démonstration",
+                             now=window.starts_at + span * (step + 1) / 8)
 
 
 def _load_proposals(consultation: Consultation, authors: dict[int, User], now: datetime) -> None:
@@ -213,6 +258,7 @@ def _load_proposals(consultation: Consultation, authors: dict[int, User], now: d
     themes = {theme.name: theme.id for theme in consultation.themes}
     admin = db.session.scalar(sa.select(User).filter_by(email="admin@example.org"))
     entries = json.loads(PROPOSALS_FILE.read_text(encoding="utf-8"))
+    published = []
     for position, entry in enumerate(entries):
         organization = _organization_from_code(entry["organization"], entry["organization_name"])
         budget = entry.get("requested_budget_euros")
@@ -224,9 +270,12 @@ def _load_proposals(consultation: Consultation, authors: dict[int, User], now: d
             requested_budget_cents=budget * 100 if budget is not None else None)
         moment = collect.starts_at + (last_moment - collect.starts_at) * (position + 1) / (len(entries) + 1)
         state = entry["status"]
-        import_proposal(consultation, organization, data, author=_author_for(organization, authors, admin),
-                        published_at=None if state == ProposalState.DRAFT else moment, state=state,
-                        withdrawal_reason=entry.get("withdrawal_reason"))
+        proposal = import_proposal(consultation, organization, data, author=_author_for(organization, authors, admin),
+                                   published_at=None if state == ProposalState.DRAFT else moment, state=state,
+                                   withdrawal_reason=entry.get("withdrawal_reason"))
+        if proposal.is_published:
+            published.append(proposal)
+    store_vectors(published)
 
 
 demo_cli = AppGroup("demo", help="Consultation de démonstration.")

@@ -56,7 +56,8 @@ def make_consultation(phase: str | PhaseKind = PhaseKind.SUPPORT, *, now: dateti
     number = next(_sequence)
     settings.setdefault("eligible_kinds", ["commune", "epci", "departement", "region"])
     consultation = Consultation(slug=slug or f"consultation-{number}", title=f"Consultation {number}",
-                                themes=[Theme(name="Démarches en ligne"), Theme(name="Inclusion numérique", position=1)],
+                                themes=[Theme(name="Démarches en ligne"),
+                                        Theme(name="Inclusion numérique", position=1)],
                                 **settings)
     consultation.phases = [Phase(kind=kind.value, starts_at=start, ends_at=end)
                            for kind, (start, end) in schedule(PhaseKind(phase), now or clock.now()).items()]

@@ -8,7 +8,10 @@ from wtforms.validators import Email, EqualTo, InputRequired, Length
 EMAIL_MESSAGE = _l("Saisissez une adresse électronique valide, par exemple nom@commune.fr.")
 
 
-def email_field(label=_l("Adresse électronique")) -> EmailField:
+EMAIL_LABEL = _l("Adresse électronique")
+
+
+def email_field(label=EMAIL_LABEL) -> EmailField:
     return EmailField(label, validators=[InputRequired(EMAIL_MESSAGE), Email(EMAIL_MESSAGE), Length(max=254)],
                       render_kw={"autocomplete": "email"})
 

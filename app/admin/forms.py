@@ -16,7 +16,8 @@ COUNT_MESSAGE = _l("Saisissez un nombre entier positif ou nul.")
 
 def _count(label, description=None):
     return IntegerField(label, description=description, default=0,
-                        validators=[InputRequired(COUNT_MESSAGE), NumberRange(min=0, max=1_000_000, message=COUNT_MESSAGE)])
+                        validators=[InputRequired(COUNT_MESSAGE),
+                                    NumberRange(min=0, max=1_000_000, message=COUNT_MESSAGE)])
 
 
 class ConsultationForm(FlaskForm):
@@ -27,16 +28,19 @@ class ConsultationForm(FlaskForm):
                                 render_kw={"rows": 6})
     budget_envelope = DecimalField(_l("Enveloppe budgétaire (euros)"), places=2, default=0,
                                    validators=[InputRequired(_l("Indiquez un montant en euros, par exemple 17200000.")),
-                                               NumberRange(min=0, max=10**12, message=_l("Le montant doit être positif."))])
+                                               NumberRange(min=0, max=10**12,
+                                                           message=_l("Le montant doit être positif."))])
     laureate_target = _count(_l("Nombre de lauréats visé"))
     vote_limit = _count(_l("Soutiens par organisation (vote_limit)"), _l("0 : sans limite."))
-    threshold_per_proposal = _count(_l("Seuil de soutiens par proposition (threshold_per_proposal)"), _l("0 : aucun seuil."))
+    threshold_per_proposal = _count(_l("Seuil de soutiens par proposition (threshold_per_proposal)"),
+                                    _l("0 : aucun seuil."))
     minimum_votes_per_user = _count(_l("Minimum de soutiens par organisation (minimum_votes_per_user)"),
                                     _l("Les soutiens d'une organisation ne comptent qu'une fois ce nombre atteint."))
     can_accumulate_supports_beyond_threshold = BooleanField(_l("Soutiens au-delà du seuil acceptés"))
     votes_hidden = BooleanField(_l("Masquer les décomptes jusqu'à la fin des soutiens"))
     eligible_kinds = MultiCheckboxField(_l("Organisations admises à soutenir"),
-                                        choices=[SelectChoice(kind.value, KIND_LABELS[kind]) for kind in OrganizationKind])
+                                        choices=[SelectChoice(kind.value, KIND_LABELS[kind])
+                                                 for kind in OrganizationKind])
     themes = TextAreaField(_l("Thèmes"), description=_l("Un thème par ligne."), render_kw={"rows": 6},
                            validators=[Optional(), Length(max=10_000)])
     supporters_hidden = BooleanField(_l("Ne pas nommer les organisations qui soutiennent"),

@@ -158,7 +158,8 @@ def audit_log():
 
 @bp.get("/moderation")
 def moderation_queue():
-    items = [(kind, subject, moderation.reports_about(kind, subject.id)) for kind, subject in moderation.moderation_queue()]
+    items = [(kind, subject, moderation.reports_about(kind, subject.id))
+             for kind, subject in moderation.moderation_queue()]
     return render_template("admin/moderation.html", items=items)
 
 

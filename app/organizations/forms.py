@@ -38,7 +38,8 @@ class JoinForm(FlaskForm):
 
 class OrganizationForm(FlaskForm):
     kind = SelectField(_l("Type d'organisation"), validators=[InputRequired()], choices=[
-        SelectChoice(kind.value, KIND_LABELS[kind]) for kind in OrganizationKind if kind not in OrganizationKind.directory_kinds()])
+        SelectChoice(kind.value, KIND_LABELS[kind]) for kind in OrganizationKind
+        if kind not in OrganizationKind.directory_kinds()])
     name = StringField(_l("Nom"), validators=[InputRequired(_l("Indiquez le nom.")), Length(max=200)])
     siren = StringField(_l("Numéro SIREN"), validators=[InputRequired(_l("Indiquez le numéro SIREN."))],
                         render_kw={"inputmode": "numeric", "autocomplete": "off"})

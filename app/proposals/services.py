@@ -124,7 +124,7 @@ def snapshot(proposal: Proposal) -> dict:
 
 
 def _record_version(proposal: Proposal, by: User, now: datetime) -> ProposalVersion | None:
-    """Keep a snapshot if the content changed; refresh the similarity vector of published ones."""
+    """Keep a snapshot if the content changed."""
     content = snapshot(proposal)
     previous = proposal.versions[-1] if proposal.versions else None
     if previous is not None and previous.snapshot == content:
@@ -134,25 +134,24 @@ def _record_version(proposal: Proposal, by: User, now: datetime) -> ProposalVers
                               changed_fields=changed)
     proposal.versions.append(version)
     proposal.updated_at = now
-    if proposal.is_published:
-        store_vector(proposal)
     return version
 
 
-def store_vector(proposal: Proposal) -> None:
-    """Compute the proposal's vector for its latest version, unless it already has it."""
-    number = len(proposal.versions)
-    stored = db.session.get(ProposalVector, proposal.id) if proposal.id else None
-    if stored is not None and stored.version_number == number and stored.engine == similarity.ENGINE_VERSION:
+def store_vectors(proposals: list[Proposal]) -> None:
+    """Compute, in one batch, the vectors of these proposals' latest versions that are missing."""
+    db.session.flush()
+    stored = {vector.proposal_id: vector for vector in db.session.scalars(
+        sa.select(ProposalVector).where(ProposalVector.proposal_id.in_([p.id for p in proposals])))}
+    stale = [p for p in proposals if p.id not in stored or (stored[p.id].version_number, stored[p.id].engine)
+             != (len(p.versions), similarity.ENGINE_VERSION)]
+    if not stale:
         return
-    vector = similarity.embed([similarity.proposal_text(proposal.title, proposal.summary, proposal.body)])[0]
-    if stored is None:
-        db.session.flush()
-        db.session.add(ProposalVector(proposal_id=proposal.id, version_number=number,
-                                      engine=similarity.ENGINE_VERSION, vector=similarity.to_bytes(vector)))
-    else:
-        stored.version_number, stored.engine = number, similarity.ENGINE_VERSION
-        stored.vector = similarity.to_bytes(vector)
+    vectors = similarity.embed([similarity.proposal_text(p.title, p.summary, p.body) for p in stale])
+    for proposal, vector in zip(stale, vectors):
+        row = stored.get(proposal.id) or ProposalVector(proposal_id=proposal.id)
+        row.version_number, row.engine = len(proposal.versions), similarity.ENGINE_VERSION
+        row.vector = similarity.to_bytes(vector)
+        db.session.add(row)
 
 
 def create_draft(consultation: Consultation, organization: Organization, data: ProposalInput, *, by: User,
@@ -180,6 +179,7 @@ def import_proposal(consultation: Consultation, organization: Organization, data
     """Bring in a proposal written elsewhere (demo, past consultation), with its own dates.
 
     The content rules hold; the phase and membership rules do not, since it was not written here.
+    Similarity vectors are left to the caller, to compute them in one batch with store_vectors.
     """
     data = _clean(data)
     check_input(data, consultation)
@@ -206,6 +206,8 @@ def update_proposal(proposal: Proposal, data: ProposalInput, *, by: User, now: d
     check_input(data, proposal.consultation)
     _apply(proposal, data)
     _record_version(proposal, by, now)
+    if proposal.is_published:
+        store_vectors([proposal])
     db.session.flush()
     return proposal
 
@@ -218,7 +220,7 @@ def publish_proposal(proposal: Proposal, *, by: User, now: datetime | None = Non
         raise RuleViolation(reason)
     proposal.state = ProposalState.PUBLISHED
     proposal.published_at = now
-    store_vector(proposal)
+    store_vectors([proposal])
     db.session.flush()
     return proposal
 

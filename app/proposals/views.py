@@ -83,15 +83,15 @@ def index(slug: str):
     filters = form.filters(visitor_seed()) if valid else ProposalFilters(seed=visitor_seed())
     page = db.paginate(list_proposals(consultation, filters), page=(form.page.data or 1) if valid else 1,
                        per_page=PER_PAGE, error_out=False)
+    own_organizations = [organization.id for organization in permissions.acting_organizations(current_user)]
     drafts = db.session.scalars(
-        sa.select(Proposal).where(Proposal.consultation_id == consultation.id,
-                                  Proposal.state == ProposalState.DRAFT,
-                                  Proposal.organization_id.in_([o.id for o in permissions.acting_organizations(
-                                      current_user)])).order_by(Proposal.updated_at.desc())).all()
+        sa.select(Proposal).where(Proposal.consultation_id == consultation.id, Proposal.state == ProposalState.DRAFT,
+                                  Proposal.organization_id.in_(own_organizations))
+        .order_by(Proposal.updated_at.desc())).all()
+    filtered = any(request.args.get(name) for name in request.args if name not in ("page", "sort"))
     return render_template("proposals/index.html", consultation=consultation, form=form, page=page,
-                           drafts=drafts, show_counts=not hidden,
-                           support_options=support_options(current_user, consultation, page.items), filtered=any(request.args.get(name) for name in request.args
-                                                       if name not in ("page", "sort")))
+                           drafts=drafts, show_counts=not hidden, filtered=filtered,
+                           support_options=support_options(current_user, consultation, page.items))
 
 
 def _input(form: ProposalForm) -> services.ProposalInput:

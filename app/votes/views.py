@@ -14,7 +14,7 @@ from app.extensions import db
 from app.organizations.models import Organization
 from app.proposals.models import Proposal
 from app.votes import permissions, services
-from app.votes.models import Support, SupportEvent
+from app.votes.models import SupportEvent
 
 bp = Blueprint("votes", __name__)
 TALLY_HEADER = "proposal_id,organization,cast_at\n"

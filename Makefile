@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 
-.PHONY: run test install-dev assets translations
+.PHONY: run test install-dev assets translations messages
 
 run: $(VENV)/.runtime assets translations
 	$(BIN)/alembic upgrade head
@@ -42,3 +42,8 @@ node_modules/.installed: package.json package-lock.json
 
 translations: $(VENV)/.runtime
 	@if [ -d translations ]; then $(BIN)/pybabel compile -q -d translations; fi
+
+# Extract every translatable string (French source) into translations/messages.pot.
+messages: $(VENV)/.runtime
+	mkdir -p translations
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -o translations/messages.pot .

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -137,8 +137,9 @@ def cast_support(proposal: Proposal, organization: Organization, *, by: User, no
     _check_threshold(consultation, proposal)
     used = _take_quota(consultation, organization)
     if used is None:
-        raise RuleViolation(_("Votre collectivité a utilisé ses %(count)d soutiens. Retirez-en un pour en "
-                              "donner un autre.", count=consultation.vote_limit))
+        raise RuleViolation(ngettext("Votre collectivité a utilisé son soutien. Retirez-le pour en donner un autre.",
+                                     "Votre collectivité a utilisé ses %(num)d soutiens. Retirez-en un pour en "
+                                     "donner un autre.", consultation.vote_limit))
     try:
         with db.session.begin_nested():
             support = Support(consultation_id=consultation.id, proposal_id=proposal.id,
@@ -285,6 +286,7 @@ def support_options(user, consultation: Consultation, proposals: list[Proposal],
             else:
                 reason = permissions.why_not_support(user, organization, proposal, now)
                 if reason is None and remaining == 0:
-                    reason = _("Votre collectivité a utilisé ses %(count)d soutiens.", count=limit)
+                    reason = ngettext("Votre collectivité a utilisé son soutien.",
+                                      "Votre collectivité a utilisé ses %(num)d soutiens.", limit)
             options[proposal.id].append(SupportOption(organization, supported, reason, remaining))
     return options

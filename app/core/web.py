@@ -31,7 +31,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["paris"] = paris_datetime
     app.jinja_env.filters["euros"] = euros
     app.jinja_env.filters["number"] = format_decimal
-    app.context_processor(lambda: {"site": site_identity(), "get_locale": get_locale})
+    app.jinja_env.globals.update(current_path=current_path, get_locale=get_locale)  # also inside imported macros
+    app.context_processor(lambda: {"site": site_identity()})
 
 
 def load_user(user_id: str) -> User | None:
@@ -52,6 +53,11 @@ def set_language():
     if language in LANGUAGES:
         session["locale"] = language
     return redirect(safe_next_url() or "/")
+
+
+def current_path() -> str:
+    """This page's path and query string, to come back to after a form (no dangling "?")."""
+    return request.full_path.rstrip("?")
 
 
 def safe_next_url() -> str | None:

@@ -69,3 +69,5 @@ class Tally(db.Model):
     frozen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     support_count: Mapped[int]
     digest: Mapped[str] = mapped_column(sa.String(64))
+    # The published list itself, so that later changes of settings never make it disagree with its digest.
+    lines: Mapped[str] = mapped_column(sa.Text)

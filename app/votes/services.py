@@ -244,7 +244,7 @@ def frozen_tally(consultation: Consultation, now: datetime | None = None) -> Tal
         try:
             with db.session.begin_nested():
                 tally = Tally(consultation_id=consultation.id, frozen_at=now, support_count=len(rows),
-                              digest=digest_of(rows))
+                              digest=digest_of(rows), lines=tally_text(rows))
                 db.session.add(tally)
         except IntegrityError:  # frozen by a concurrent request: theirs is the same
             tally = db.session.get(Tally, consultation.id)

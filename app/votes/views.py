@@ -104,11 +104,9 @@ def tally(slug: str):
 @bp.get("/consultations/<slug>/decompte.csv")
 def tally_csv(slug: str):
     consultation = _consultation(slug)
-    if services.frozen_tally(consultation) is None:
-        abort(404)
+    frozen = services.frozen_tally(consultation) or abort(404)
     db.session.commit()
-    body = TALLY_HEADER + services.tally_text(services.tally_rows(consultation))
-    return Response(body, mimetype="text/csv",
+    return Response(TALLY_HEADER + frozen.lines, mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=soutiens-{consultation.slug}.csv"})
 
 

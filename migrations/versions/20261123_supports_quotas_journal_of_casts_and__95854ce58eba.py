@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('frozen_at', app.core.db.UTCDateTime(), nullable=False),
     sa.Column('support_count', sa.Integer(), nullable=False),
     sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('lines', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['consultation_id'], ['consultations.id'], name=op.f('fk_tallies_consultation_id_consultations')),
     sa.PrimaryKeyConstraint('consultation_id', name=op.f('pk_tallies'))
     )

@@ -6,8 +6,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.accounts import services
 from app.accounts.forms import EmailForm, NewPasswordForm, SignInForm, SignUpForm
-from app.core.errors import RuleViolation
-from app.core.web import safe_next_url, show_refusal
+from app.core.web import attempt, safe_next_url
 from app.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__, url_prefix="/compte")
@@ -25,15 +24,9 @@ def _submitted_email() -> str:
 @limiter.limit(_sign_in_limit, methods=["POST"])
 def sign_up():
     form = SignUpForm()
-    if form.validate_on_submit():
-        try:
-            services.sign_up(form.email.data, form.name.data, form.password.data)
-        except RuleViolation as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
-            return redirect(url_for("accounts.check_email"))
+    if form.validate_on_submit() and attempt(
+            lambda: services.sign_up(form.email.data, form.name.data, form.password.data), form=form)[0]:
+        return redirect(url_for("accounts.check_email"))
     return render_template("accounts/sign_up.html", form=form)
 
 
@@ -52,15 +45,9 @@ def check_email():
 
 @bp.get("/confirmer/<token>")
 def confirm_email(token: str):
-    try:
-        services.confirm_email(token)
-    except RuleViolation as refusal:
-        db.session.rollback()
-        flash(str(refusal), "error")
-        return redirect(url_for("accounts.check_email"))
-    db.session.commit()
-    flash(_("Votre adresse est confirmée. Vous pouvez vous connecter."), "success")
-    return redirect(url_for("accounts.sign_in"))
+    done, _user = attempt(lambda: services.confirm_email(token),
+                          success=_("Votre adresse est confirmée. Vous pouvez vous connecter."))
+    return redirect(url_for("accounts.sign_in" if done else "accounts.check_email"))
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
@@ -71,13 +58,8 @@ def sign_in():
         return redirect(safe_next_url() or url_for("consultations.home"))
     form = SignInForm()
     if form.validate_on_submit():
-        try:
-            user = services.authenticate(form.email.data, form.password.data)
-        except RuleViolation as refusal:
-            db.session.rollback()
-            flash(str(refusal), "error")
-        else:
-            db.session.commit()
+        done, user = attempt(lambda: services.authenticate(form.email.data, form.password.data))
+        if done:
             login_user(user)
             flash(_("Bienvenue, %(name)s.", name=user.name), "success")
             return redirect(safe_next_url() or url_for("consultations.home"))
@@ -107,16 +89,10 @@ def forgot_password():
 @bp.route("/reinitialiser/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     form = NewPasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.reset_password(token, form.password.data)
-        except RuleViolation as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
-            flash(_("Votre mot de passe a été changé. Vous pouvez vous connecter."), "success")
-            return redirect(url_for("accounts.sign_in"))
+    if form.validate_on_submit() and attempt(
+            lambda: services.reset_password(token, form.password.data), form=form,
+            success=_("Votre mot de passe a été changé. Vous pouvez vous connecter."))[0]:
+        return redirect(url_for("accounts.sign_in"))
     return render_template("accounts/reset_password.html", form=form)
 
 

@@ -14,8 +14,7 @@ from app.admin.forms import CommitteeSeatForm, ConsultationForm
 from app.consultations import services as consultation_services
 from app.consultations.models import CommitteeSeat, Consultation, PhaseKind
 from app.core import audit
-from app.core.errors import RuleViolation
-from app.core.web import show_refusal
+from app.core.web import attempt
 from app.extensions import db
 from app.organizations import services as organization_services
 from app.organizations.forms import OrganizationForm
@@ -84,14 +83,10 @@ def _edit(consultation: Consultation | None):
     if request.method == "GET" and consultation is not None:
         _fill(form, consultation)
     if form.validate_on_submit():
-        try:
-            saved = consultation_services.save_consultation(consultation, _input_from(form), by=current_user)
-        except RuleViolation as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
-            flash(_("Consultation enregistrée."), "success")
+        done, saved = attempt(lambda: consultation_services.save_consultation(consultation, _input_from(form),
+                                                                              by=current_user),
+                              form=form, success=_("Consultation enregistrée."))
+        if done:
             return redirect(url_for("admin.edit_consultation", consultation_id=saved.id))
     return render_template("admin/consultation_form.html", form=form, consultation=consultation,
                            phase_kinds=list(PhaseKind))
@@ -103,18 +98,12 @@ def committee(consultation_id: int):
     form = CommitteeSeatForm()
     if form.validate_on_submit():
         user = find_user_by_email(form.email.data)
-        try:
-            if user is None:
-                raise RuleViolation(_("Aucun compte n'utilise cette adresse : la personne doit d'abord "
-                                      "créer son compte."), field="email")
-            consultation_services.add_committee_member(consultation, user, affiliation=form.affiliation.data,
-                                                       is_chair=form.is_chair.data, by=current_user)
-        except RuleViolation as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
-            flash(_("%(name)s siège désormais au comité.", name=user.name), "success")
+        if user is None:
+            form.email.errors.append(_("Aucun compte n'utilise cette adresse : la personne doit d'abord créer "
+                                       "son compte."))
+        elif attempt(lambda: consultation_services.add_committee_member(
+                consultation, user, affiliation=form.affiliation.data, is_chair=form.is_chair.data, by=current_user),
+                form=form, success=_("%(name)s siège désormais au comité.", name=user.name))[0]:
             return redirect(url_for("admin.committee", consultation_id=consultation.id))
     return render_template("admin/committee.html", consultation=consultation, form=form)
 
@@ -133,16 +122,11 @@ def remove_committee_seat(seat_id: int):
 def new_organization():
     form = OrganizationForm()
     if form.validate_on_submit():
-        try:
-            organization = organization_services.create_organization(
-                kind=form.kind.data, name=form.name.data, siren=form.siren.data,
-                departement_code=form.departement_code.data, by=current_user)
-        except RuleViolation as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
-            flash(_("Organisation ajoutée."), "success")
+        done, organization = attempt(lambda: organization_services.create_organization(
+            kind=form.kind.data, name=form.name.data, siren=form.siren.data,
+            departement_code=form.departement_code.data, by=current_user),
+            form=form, success=_("Organisation ajoutée."))
+        if done:
             return redirect(url_for("organizations.detail", organization_id=organization.id))
     return render_template("admin/organization_form.html", form=form)
 
@@ -179,12 +163,6 @@ def moderate(subject_type: str, subject_id: int, action: str):
 @bp.post("/comptes/<int:user_id>/suspendre")
 def block_user(user_id: int):
     user = db.get_or_404(User, user_id)
-    try:
-        moderation.block_user(user, by=current_user)
-    except RuleViolation as refusal:
-        db.session.rollback()
-        flash(str(refusal), "error")
-    else:
-        db.session.commit()
-        flash(_("Le compte de %(name)s est suspendu.", name=user.name), "success")
+    attempt(lambda: moderation.block_user(user, by=current_user),
+            success=_("Le compte de %(name)s est suspendu.", name=user.name))
     return redirect(url_for("admin.moderation_queue"))

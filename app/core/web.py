@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.accounts.models import User
 from app.core import clock
+from app.core.errors import RuleViolation
 from app.extensions import db, login_manager
 from config import LANGUAGES
 
@@ -69,6 +70,24 @@ def safe_next_url() -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     return target
+
+
+def attempt(action, *, success: str | None = None, form=None) -> tuple[bool, object]:
+    """Run one service call for a request: commit and flash `success`, or roll back and show the
+    refusal (next to its field when a form is given). Returns (done, what the service returned)."""
+    try:
+        result = action()
+    except RuleViolation as refusal:
+        db.session.rollback()
+        if form is not None:
+            show_refusal(form, refusal)
+        else:
+            flash(str(refusal), "error")
+        return False, None
+    db.session.commit()
+    if success:
+        flash(success, "success")
+    return True, result
 
 
 def show_refusal(form, refusal) -> None:

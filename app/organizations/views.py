@@ -4,8 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.core.errors import RuleViolation
-from app.core.web import safe_next_url
+from app.core.web import attempt, safe_next_url
 from app.extensions import db
 from app.organizations import permissions, services
 from app.organizations.forms import DirectorySearchForm, JoinForm
@@ -56,15 +55,8 @@ def join(organization_id: int):
     if not form.validate():
         flash(_("Choisissez votre rôle : agent ou élu."), "error")
         return redirect(url_for("organizations.detail", organization_id=organization.id))
-    try:
-        services.request_membership(current_user, organization, form.role.data)
-    except RuleViolation as refusal:
-        db.session.rollback()
-        flash(str(refusal), "error")
-    else:
-        db.session.commit()
-        flash(_("Votre demande est envoyée. Un élu de la collectivité ou l'équipe d'Agora la vérifiera."),
-              "success")
+    attempt(lambda: services.request_membership(current_user, organization, form.role.data),
+            success=_("Votre demande est envoyée. Un élu de la collectivité ou l'équipe d'Agora la vérifiera."))
     return redirect(url_for("organizations.detail", organization_id=organization.id))
 
 
@@ -85,13 +77,8 @@ def decide(membership_id: int):
     if decision not in ("accept", "refuse"):
         flash(_("Choisissez d'accepter ou de refuser la demande."), "error")
     else:
-        try:
-            services.decide_membership(membership, accept=decision == "accept", by=current_user)
-        except RuleViolation as refusal:
-            db.session.rollback()
-            flash(str(refusal), "error")
-        else:
-            db.session.commit()
-            flash(_("Demande de %(name)s acceptée.", name=membership.user.name) if decision == "accept"
-                  else _("Demande de %(name)s refusée.", name=membership.user.name), "success")
+        name = membership.user.name
+        attempt(lambda: services.decide_membership(membership, accept=decision == "accept", by=current_user),
+                success=_("Demande de %(name)s acceptée.", name=name) if decision == "accept"
+                else _("Demande de %(name)s refusée.", name=name))
     return redirect(safe_next_url() or url_for("organizations.pending_requests"))

@@ -8,8 +8,7 @@ from sqlalchemy.orm import joinedload
 
 from app.consultations.models import Consultation
 from app.core import clock
-from app.core.errors import RuleViolation
-from app.core.web import safe_next_url
+from app.core.web import attempt, safe_next_url
 from app.extensions import db
 from app.organizations.models import Organization
 from app.proposals.models import Proposal
@@ -38,13 +37,9 @@ def _back_to(proposal: Proposal):
 def support(proposal_id: int):
     proposal = db.get_or_404(Proposal, proposal_id)
     organization = _acting_organization(request.form.get("organization_id", type=int))
-    try:
-        cast = services.cast_support(proposal, organization, by=current_user, source=safe_next_url())
-    except RuleViolation as refusal:
-        db.session.rollback()
-        flash(str(refusal), "error")
-    else:
-        db.session.commit()
+    done, cast = attempt(lambda: services.cast_support(proposal, organization, by=current_user,
+                                                       source=safe_next_url()))
+    if done:
         flash(_("Soutien enregistré au nom de %(name)s. Reçu : %(code)s.", name=organization.name,
                 code=services.format_receipt(cast.receipt_code)), "success")
     return _back_to(proposal)
@@ -55,14 +50,8 @@ def support(proposal_id: int):
 def withdraw(proposal_id: int):
     proposal = db.get_or_404(Proposal, proposal_id)
     organization = _acting_organization(request.form.get("organization_id", type=int))
-    try:
-        services.withdraw_support(proposal, organization, by=current_user, source=safe_next_url())
-    except RuleViolation as refusal:
-        db.session.rollback()
-        flash(str(refusal), "error")
-    else:
-        db.session.commit()
-        flash(_("Soutien de %(name)s retiré.", name=organization.name), "success")
+    attempt(lambda: services.withdraw_support(proposal, organization, by=current_user, source=safe_next_url()),
+            success=_("Soutien de %(name)s retiré.", name=organization.name))
     return _back_to(proposal)
 
 

@@ -12,6 +12,7 @@ from app.demo import schedule
 from app.extensions import db
 from app.organizations.models import Membership, MembershipStatus, Organization
 from app.organizations.services import normalize_name
+from app.proposals import services
 from app.proposals.models import Comment, Proposal
 
 PASSWORD = "mot-de-passe-de-test"
@@ -80,11 +81,12 @@ def make_proposal(consultation: Consultation | None = None, organization: Organi
     number = next(_sequence)
     kind_fields = ({"problem": "Un problème concret."} if kind == "need"
                    else {"maturity": "production", "carrier": "public", "requested_budget_cents": 5_000_000})
+    fields.setdefault("published_at", clock.now() if state == "published" else None)
+    fields.setdefault("themes", consultation.themes[:1])
     proposal = Proposal(consultation=consultation, organization=organization, author=author or make_user(),
                         kind=kind, state=state, title=title or f"Proposition numéro {number}",
                         summary=f"Résumé de la proposition {number}.", body=body, body_html=render_markdown(body),
-                        published_at=clock.now() if state == "published" else None,
-                        themes=consultation.themes[:1], **{**kind_fields, **fields})
+                        **{**kind_fields, **fields})
     return _save(proposal)
 
 
@@ -94,3 +96,26 @@ def make_comment(proposal: Proposal, member: Membership | None = None, *, body: 
     proposal.comment_count += 1
     return _save(Comment(proposal=proposal, author=member.user, organization=member.organization, body=body,
                          parent=parent))
+
+
+def proposal_input(consultation: Consultation, kind: str = "need", **changes) -> services.ProposalInput:
+    """What an author would type: a valid need or service of `consultation`, with `changes` on top."""
+    number = next(_sequence)
+    values = {"kind": kind, "title": f"Contribution numéro {number}", "summary": f"Résumé de la contribution {number}.",
+              "body": "Une description suffisamment précise.", "theme_ids": [consultation.themes[0].id]}
+    values.update({"problem": "Un problème concret."} if kind == "need"
+                  else {"maturity": "production", "carrier": "public"})
+    values.update(changes)
+    return services.ProposalInput(**values)
+
+
+def submit_proposal(consultation: Consultation, member: Membership | None = None, *, publish: bool = True,
+                    now: datetime | None = None, **changes) -> Proposal:
+    """A proposal drafted (and published) through the services: it has its versions and similarity vector."""
+    member = member or make_member()
+    proposal = services.create_draft(consultation, member.organization, proposal_input(consultation, **changes),
+                                     by=member.user, now=now)
+    if publish:
+        services.publish_proposal(proposal, by=member.user, now=now)
+    db.session.commit()
+    return proposal

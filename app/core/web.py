@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = None  # the sign-in page says why on its own
     app.add_url_rule("/dsfr/<path:filename>", "dsfr", serve_dsfr)
     app.add_url_rule("/langue", "set_language", set_language, methods=["POST"])
+    app.before_request(refuse_nul_characters)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.jinja_env.filters["paris"] = paris_datetime
@@ -54,6 +55,14 @@ def set_language():
     if language in LANGUAGES:
         session["locale"] = language
     return redirect(safe_next_url() or "/")
+
+
+def refuse_nul_characters() -> None:
+    """PostgreSQL cannot store a NUL character: a request carrying one is refused whole (400),
+    here, rather than failing half-way on one database and not the other."""
+    for values in (request.args, request.form):
+        if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
+            abort(400)
 
 
 def current_path() -> str:

@@ -225,7 +225,7 @@ class ProposalVersion(db.Model):
     changed_fields: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
 
     proposal = relationship("Proposal", back_populates="versions")
-    author = relationship("User")
+    author = relationship("User", lazy="joined")  # shown with every version
 
 
 class ProposalVector(db.Model):
@@ -250,7 +250,7 @@ class ProposalCosponsor(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     proposal = relationship("Proposal", back_populates="cosponsors")
-    organization = relationship("Organization")
+    organization = relationship("Organization", lazy="joined")  # shown with every co-sponsor
 
 
 class NeedServiceLink(db.Model):

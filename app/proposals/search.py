@@ -5,6 +5,7 @@ tsvector column with a GIN index, and SQLite's FTS5 (prefix matching, accents fo
 both are created by the migrations, outside the models.
 """
 
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -44,7 +45,9 @@ def full_text_condition(query: str):
     if db.session.get_bind().dialect.name == "postgresql":
         return sa.literal_column("proposals.search_vector").op("@@")(
             sa.func.websearch_to_tsquery(sa.literal_column("'french'::regconfig"), query))
-    stems = [similarity.stem(word) for word in similarity.words(query)]
+    # Letters and digits of any length ("IA", "5G"), as PostgreSQL's parser reads them; stop words left out.
+    stems = [similarity.stem(word) for word in re.findall(r"[^\W_]+", query.lower())
+             if word not in similarity.STOP_WORDS]
     if not stems:
         return sa.true()
     match = " ".join(f'"{stem}"*' for stem in stems)  # every word's stem, as a prefix: "cantines" finds "cantine"
@@ -71,8 +74,9 @@ def _order(filters: ProposalFilters):
 def list_proposals(consultation: Consultation, filters: ProposalFilters):
     """The select of published proposals matching `filters`, ordered, with what pages display."""
     statement = published(consultation)
-    if filters.q.strip():
-        statement = statement.where(full_text_condition(filters.q.strip()))
+    query = filters.q.strip()
+    if query:
+        statement = statement.where(full_text_condition(query))
     if filters.kind:
         statement = statement.where(Proposal.kind == filters.kind)
     if filters.answer_state:

@@ -12,6 +12,7 @@ import numpy as np
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User
 from app.consultations.models import Consultation, Theme
@@ -278,7 +279,8 @@ def linked(proposal: Proposal) -> list[Proposal]:
         statement = sa.select(Proposal).join(NeedServiceLink, NeedServiceLink.need_id == Proposal.id).where(
             NeedServiceLink.service_id == proposal.id)
     return list(db.session.scalars(statement.where(Proposal.state == ProposalState.PUBLISHED,
-                                                   Proposal.hidden_at.is_(None)).order_by(Proposal.title)))
+                                                   Proposal.hidden_at.is_(None))
+                                   .options(joinedload(Proposal.organization)).order_by(Proposal.title)))
 
 
 def similar_proposals(consultation: Consultation, title: str, summary: str, body: str, *,
@@ -296,5 +298,6 @@ def similar_proposals(consultation: Consultation, title: str, summary: str, body
     matrix = np.stack([similarity.from_bytes(vector) for _id, vector in rows])
     best = similarity.most_similar(query, matrix, k=k)
     proposals = {p.id: p for p in db.session.scalars(
-        sa.select(Proposal).where(Proposal.id.in_([rows[index][0] for index, _score in best])))}
+        sa.select(Proposal).where(Proposal.id.in_([rows[index][0] for index, _score in best]))
+        .options(joinedload(Proposal.organization)))}
     return [(proposals[rows[index][0]], score) for index, score in best]

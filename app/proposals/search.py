@@ -1,8 +1,9 @@
 """Listing published proposals: filters, French full-text search, sorts.
 
-Full-text search uses PostgreSQL's French configuration (stemming, stop words) through a stored
-tsvector column with a GIN index, and SQLite's FTS5 (prefix matching, accents folded) elsewhere;
-both are created by the migrations, outside the models.
+Full-text search uses PostgreSQL's French configuration (stemming, stop words, accents folded)
+through a stored tsvector column with a GIN index, and SQLite's FTS5 elsewhere (accents folded,
+each word of the query cut to its Snowball stem and matched as a prefix); both are created by the
+migrations, outside the models.
 """
 
 import re
@@ -44,7 +45,7 @@ def full_text_condition(query: str):
     """A condition matching proposals whose title, summary or body contain the words of `query`."""
     if db.session.get_bind().dialect.name == "postgresql":
         return sa.literal_column("proposals.search_vector").op("@@")(
-            sa.func.websearch_to_tsquery(sa.literal_column("'french'::regconfig"), query))
+            sa.func.websearch_to_tsquery(sa.literal_column("'french_unaccent'::regconfig"), query))
     # Letters and digits of any length ("IA", "5G"), as PostgreSQL's parser reads them; stop words left out.
     stems = [similarity.stem(word) for word in re.findall(r"[^\W_]+", query.lower())
              if word not in similarity.STOP_WORDS]

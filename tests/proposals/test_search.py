@@ -13,10 +13,6 @@ from app.proposals.search import ProposalFilters, list_proposals
 from tests.factories import make_consultation, make_organization, make_proposal, make_user
 
 
-def is_postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
 @pytest.fixture
 def consultation():
     return make_consultation(PhaseKind.COLLECT)
@@ -108,16 +104,12 @@ def test_french_full_text_search_finds_inflected_words(library, query, expected)
     assert set(titles(library, q=query)) == expected
 
 
-def test_accents_are_optional_in_a_query_on_sqlite(library):
-    if is_postgresql():
-        pytest.skip("PostgreSQL's 'french' configuration keeps accents (no unaccent dictionary)")
+def test_accents_are_optional_in_a_query(library):
     assert set(titles(library, q="numerique")) == {"Accompagnement numérique des aînés"}
     assert set(titles(library, q="reservation communale")) == {"Réservation des salles communales"}
 
 
-def test_the_french_stemmer_of_postgresql_joins_words_of_one_family(library):
-    if not is_postgresql():
-        pytest.skip("SQLite's search matches plural and feminine endings only")
+def test_the_french_stemmer_joins_words_of_one_family(library):
     assert set(titles(library, q="réserver")) == {"Réservation des salles communales"}
     assert set(titles(library, q="partager")) == {"Réservation des salles communales"}
     assert set(titles(library, q="accompagner")) == {"Accompagnement numérique des aînés"}

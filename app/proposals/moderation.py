@@ -7,6 +7,7 @@ restores it; hidden content disappears from every public view and export.
 from datetime import datetime
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
@@ -85,12 +86,20 @@ def report(subject: Proposal | Comment, reason: str, *, by: User, now: datetime 
 
 
 def _set_hidden(subject: Proposal | Comment, moment: datetime | None) -> None:
-    was_visible = not subject.is_hidden
     subject.hidden_at = moment
-    if isinstance(subject, Comment) and was_visible != (moment is None):
-        # comment_count counts what visitors see
-        subject.proposal.comment_count = Proposal.comment_count + (1 if moment is None else -1)
     db.session.flush()
+    if isinstance(subject, Comment):
+        subject.proposal.comment_count = visible_comment_count(subject.proposal_id)
+
+
+def visible_comment_count(proposal_id: int) -> int:
+    """What visitors see: visible comments whose parent, if any, is visible too (a hidden comment
+    takes its replies with it)."""
+    parent = sa.orm.aliased(Comment)
+    return db.session.scalar(
+        sa.select(sa.func.count(Comment.id)).outerjoin(parent, parent.id == Comment.parent_id)
+        .where(Comment.proposal_id == proposal_id, Comment.hidden_at.is_(None),
+               sa.or_(Comment.parent_id.is_(None), parent.hidden_at.is_(None))))
 
 
 def hide(subject: Proposal | Comment, *, by: User, now: datetime | None = None) -> None:

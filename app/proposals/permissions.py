@@ -94,7 +94,7 @@ def why_not_cosponsor(user, organization, proposal: Proposal, now: datetime | No
 def why_not_link(user, service: Proposal, need: Proposal) -> str | None:
     if not is_member_of(user, service.organization_id):
         return _("Seuls les membres de l'organisation qui porte le service le relient à des besoins.")
-    if not service.is_published or not need.is_published or need.is_hidden:
+    if not (service.is_published and need.is_published) or service.is_hidden or need.is_hidden:
         return _("Seules des propositions publiées peuvent être reliées.")
     if not (service.kind == "service" and need.kind == "need") or service.consultation_id != need.consultation_id:
         return _("Un service se relie à un besoin de la même consultation.")
@@ -134,6 +134,3 @@ def can_edit_comment(user, comment: Comment) -> bool:
 def can_moderate(user) -> bool:
     return user.is_authenticated and user.is_admin
 
-
-def can(reason: str | None) -> bool:
-    return reason is None

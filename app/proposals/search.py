@@ -41,17 +41,19 @@ def published(consultation: Consultation):
                                      Proposal.state == ProposalState.PUBLISHED, Proposal.hidden_at.is_(None))
 
 
-def full_text_condition(query: str):
+def search_words(query: str) -> list[str]:
+    """The words of a query that carry meaning: letters and digits of any length ("IA", "5G"), as
+    PostgreSQL's parser reads them, stop words left out. A query without any filters nothing."""
+    return [word for word in re.findall(r"[^\W_]+", query.lower()) if word not in similarity.STOP_WORDS]
+
+
+def full_text_condition(query: str, words: list[str]):
     """A condition matching proposals whose title, summary or body contain the words of `query`."""
     if db.session.get_bind().dialect.name == "postgresql":
         return sa.literal_column("proposals.search_vector").op("@@")(
             sa.func.websearch_to_tsquery(sa.literal_column("'french_unaccent'::regconfig"), query))
-    # Letters and digits of any length ("IA", "5G"), as PostgreSQL's parser reads them; stop words left out.
-    stems = [similarity.stem(word) for word in re.findall(r"[^\W_]+", query.lower())
-             if word not in similarity.STOP_WORDS]
-    if not stems:
-        return sa.true()
-    match = " ".join(f'"{stem}"*' for stem in stems)  # every word's stem, as a prefix: "cantines" finds "cantine"
+    # Every word's stem, as a prefix: "cantines" finds "cantine".
+    match = " ".join(f'"{similarity.stem(word)}"*' for word in words)
     return Proposal.id.in_(sa.select(sa.literal_column("rowid")).select_from(sa.table("proposals_fts"))
                            .where(sa.literal_column("proposals_fts").op("MATCH")(match)))
 
@@ -75,9 +77,9 @@ def _order(filters: ProposalFilters):
 def list_proposals(consultation: Consultation, filters: ProposalFilters):
     """The select of published proposals matching `filters`, ordered, with what pages display."""
     statement = published(consultation)
-    query = filters.q.strip()
-    if query:
-        statement = statement.where(full_text_condition(query))
+    words = search_words(filters.q)
+    if words:
+        statement = statement.where(full_text_condition(filters.q.strip(), words))
     if filters.kind:
         statement = statement.where(Proposal.kind == filters.kind)
     if filters.answer_state:

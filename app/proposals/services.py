@@ -204,6 +204,9 @@ def update_proposal(proposal: Proposal, data: ProposalInput, *, by: User, now: d
     if reason:
         raise RuleViolation(reason)
     data = _clean(data)
+    if proposal.is_published and data.kind != proposal.kind:
+        # Co-sponsors, supports and links were given to a need or to a service, not to either.
+        raise RuleViolation(_("Une proposition publiée ne change plus de type."), field="kind")
     check_input(data, proposal.consultation)
     _apply(proposal, data)
     _record_version(proposal, by, now)

@@ -273,6 +273,10 @@ def link(proposal_id: int):
 @login_required
 def comment(proposal_id: int):
     proposal = _visible_proposal(proposal_id)
+    reason = permissions.why_not_comment(current_user, proposal)
+    if reason:
+        flash(reason, "error")
+        return redirect(url_for("proposals.detail", proposal_id=proposal.id))
     form = CommentForm()
     form.organization_id.choices = id_choices(permissions.acting_organizations(current_user))
     if not form.validate():

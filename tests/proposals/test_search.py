@@ -208,3 +208,8 @@ def test_pagination_totals_follow_the_filters(many):
                          error_out=False)
     assert (beyond.total, beyond.items) == (1, [])
 
+
+
+@pytest.mark.parametrize("query", ["(((", "les", "  ", "--"])
+def test_a_query_without_meaningful_words_filters_nothing_on_either_database(library, query):
+    assert set(titles(library, q=query)) == set(titles(library))

@@ -718,3 +718,37 @@ def test_only_admins_moderate(published):
         with refused("Seule l'équipe d'administration modère les contenus."):
             action()
     assert not published.is_hidden and victim.blocked_at is None and audit_actions() == []
+
+
+# --- Rules added after review ---------------------------------------------------------------------
+
+def test_a_hidden_service_cannot_be_linked(consultation, member):
+    service = submit_proposal(consultation, member, kind="service")
+    need = submit_proposal(consultation)
+    moderation.hide(service, by=make_user(is_admin=True))
+    with refused("Seules des propositions publiées peuvent être reliées."):
+        services.link_service_to_need(service, need, by=member.user)
+
+
+def test_a_published_proposal_keeps_its_kind(consultation, member):
+    draft = submit_proposal(consultation, member, publish=False)
+    services.update_proposal(draft, proposal_input(consultation, kind="service"), by=member.user)
+    assert draft.kind == "service"  # a draft may still change its mind
+    published = submit_proposal(consultation, member)
+    with refused("Une proposition publiée ne change plus de type."):
+        services.update_proposal(published, proposal_input(consultation, kind="service"), by=member.user)
+
+
+def test_hiding_a_comment_takes_its_visible_replies_out_of_the_count(consultation, member):
+    proposal = submit_proposal(consultation)
+    first = moderation.add_comment(proposal, "Premier avis.", by=member.user, organization=member.organization)
+    for text in ("Réponse une.", "Réponse deux."):
+        moderation.add_comment(proposal, text, by=member.user, organization=member.organization, parent=first)
+    moderation.add_comment(proposal, "Autre avis.", by=member.user, organization=member.organization)
+    db.session.refresh(proposal)
+    assert proposal.comment_count == 4
+    admin = make_user(is_admin=True)
+    moderation.hide(first, by=admin)
+    assert proposal.comment_count == 1
+    moderation.restore(first, by=admin)
+    assert proposal.comment_count == 4

@@ -839,3 +839,12 @@ def test_api_refuses_a_theme_of_another_consultation(client, consultation):
     other_theme = make_consultation().themes[0]
     response = client.get(f"/api/v1/consultations/{consultation.slug}/proposals?theme={other_theme.id}")
     assert response.status_code == 400 and "theme" in response.get_json()["error"]["fields"]
+
+
+def test_a_comment_forged_by_someone_without_a_verified_organization_is_refused_with_the_reason(client, consultation):
+    proposal = make_proposal(consultation)
+    client.sign_in_as(make_user())
+    response = client.post_form(f"/propositions/{proposal.id}/commentaires",
+                                {"body": "Bonjour", "organization_id": "1"}, follow_redirects=True)
+    assert "Seuls les membres vérifiés d'une organisation vérifiée peuvent commenter." in text_of(response)
+    assert count(Comment) == 0

@@ -1,6 +1,7 @@
 """Agora: participatory consultations for French local authorities."""
 
 import os
+from pathlib import Path
 
 from flask import Flask, has_request_context, session
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -32,6 +33,7 @@ def create_app(config: str | object | None = None, **overrides) -> Flask:
     if proxies:  # behind a load balancer: trust its X-Forwarded-* headers for client addresses
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
+    _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
@@ -46,6 +48,12 @@ def create_app(config: str | object | None = None, **overrides) -> Flask:
     for group in (mail_cli, directory_cli, demo_cli):
         app.cli.add_command(group)
     return app
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    """A fresh clone has no instance/ folder yet: SQLite creates the file, not its folder."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
 
 def select_locale() -> str:

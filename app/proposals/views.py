@@ -11,8 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from app.consultations.models import Consultation
 from app.core import clock
-from app.core.errors import RuleViolation
-from app.core.web import safe_next_url, show_refusal
+from app.core.web import attempt, safe_next_url
 from app.extensions import db
 from app.proposals import moderation, permissions, services
 from app.proposals.forms import (CommentEditForm, CommentForm, LinkForm, OrganizationChoiceForm, ProposalForm,
@@ -124,15 +123,10 @@ def new(slug: str):
     form = _proposal_form(consultation)
     if form.validate_on_submit():
         organization = next(o for o in organizations if o.id == form.organization_id.data)
-        try:
-            proposal = services.create_draft(consultation, organization, _input(form), by=current_user)
-        except RuleViolation as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
-            flash(_("Brouillon enregistré. Relisez-le, vérifiez les propositions proches, puis publiez-le."),
-                  "success")
+        done, proposal = attempt(
+            lambda: services.create_draft(consultation, organization, _input(form), by=current_user), form=form,
+            success=_("Brouillon enregistré. Relisez-le, vérifiez les propositions proches, puis publiez-le."))
+        if done:
             return redirect(url_for("proposals.detail", proposal_id=proposal.id))
     return render_template("proposals/form.html", form=form, consultation=consultation, proposal=None)
 
@@ -153,14 +147,8 @@ def edit(proposal_id: int):
         if proposal.requested_budget_cents is not None:
             form.requested_budget.data = Decimal(proposal.requested_budget_cents) / 100
     if form.validate_on_submit():
-        try:
-            services.update_proposal(proposal, _input(form), by=current_user)
-        except RuleViolation as refusal:
-            db.session.rollback()
-            show_refusal(form, refusal)
-        else:
-            db.session.commit()
-            flash(_("Modifications enregistrées."), "success")
+        if attempt(lambda: services.update_proposal(proposal, _input(form), by=current_user), form=form,
+                   success=_("Modifications enregistrées."))[0]:
             return redirect(url_for("proposals.detail", proposal_id=proposal.id))
     return render_template("proposals/form.html", form=form, consultation=proposal.consultation, proposal=proposal)
 
@@ -209,15 +197,8 @@ def detail(proposal_id: int):
 
 
 def _act(proposal: Proposal, action, success: str):
-    """Run a service for a POST form, commit or explain the refusal, and go back to the proposal."""
-    try:
-        action()
-    except RuleViolation as refusal:
-        db.session.rollback()
-        flash(str(refusal), "error")
-    else:
-        db.session.commit()
-        flash(success, "success")
+    """Run a service for a POST form, then go back to where the user was, or to the proposal."""
+    attempt(action, success=success)
     return redirect(safe_next_url() or url_for("proposals.detail", proposal_id=proposal.id))
 
 

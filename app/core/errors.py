@@ -7,3 +7,9 @@ class RuleViolation(Exception):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
+
+
+def refuse_if(reason: str | None) -> None:
+    """Raise the refusal a `why_not_*` predicate gave, if it gave one."""
+    if reason:
+        raise RuleViolation(reason)

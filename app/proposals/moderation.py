@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
 from app.core import audit, clock
-from app.core.errors import RuleViolation
+from app.core.errors import RuleViolation, refuse_if
 from app.extensions import db
 from app.organizations.models import Organization
 from app.proposals import permissions
@@ -36,9 +36,7 @@ def add_comment(proposal: Proposal, body: str, *, by: User, organization: Organi
                 parent: Comment | None = None, now: datetime | None = None) -> Comment:
     """Comment on a proposal on behalf of one's organization; replies go one level deep."""
     now = now or clock.now()
-    reason = permissions.why_not_comment(by, proposal, now)
-    if reason:
-        raise RuleViolation(reason)
+    refuse_if(permissions.why_not_comment(by, proposal, now))
     if organization not in permissions.acting_organizations(by):
         raise RuleViolation(_("Vous ne pouvez commenter qu'au nom d'une organisation dont vous êtes membre."))
     if parent is not None and (parent.proposal_id != proposal.id or parent.parent_id is not None
@@ -64,9 +62,7 @@ def edit_comment(comment: Comment, body: str, *, by: User, now: datetime | None 
 def report(subject: Proposal | Comment, reason: str, *, by: User, now: datetime | None = None) -> Report:
     """Record a member's report; the third hides the content pending moderation."""
     now = now or clock.now()
-    refusal = permissions.why_not_report(by)
-    if refusal:
-        raise RuleViolation(refusal)
+    refuse_if(permissions.why_not_report(by))
     if reason not in set(ReportReason):
         raise RuleViolation(_("Choisissez un motif de signalement."), field="reason")
     subject_type = "proposal" if isinstance(subject, Proposal) else "comment"

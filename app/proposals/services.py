@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from app.accounts.models import User
 from app.consultations.models import Consultation, Theme
 from app.core import clock
-from app.core.errors import RuleViolation
+from app.core.errors import RuleViolation, refuse_if
 from app.core.markdown import render_markdown
 from app.extensions import db
 from app.organizations.models import Organization
@@ -159,9 +159,7 @@ def create_draft(consultation: Consultation, organization: Organization, data: P
                  now: datetime | None = None) -> Proposal:
     """Start a proposal as a draft that only the organization's members see."""
     now = now or clock.now()
-    reason = permissions.why_not_submit(by, organization, consultation, now)
-    if reason:
-        raise RuleViolation(reason)
+    refuse_if(permissions.why_not_submit(by, organization, consultation, now))
     data = _clean(data)
     check_input(data, consultation)
     proposal = Proposal(consultation=consultation, organization=organization, author=by,
@@ -200,9 +198,7 @@ def import_proposal(consultation: Consultation, organization: Organization, data
 def update_proposal(proposal: Proposal, data: ProposalInput, *, by: User, now: datetime | None = None) -> Proposal:
     """Edit a proposal until the collect phase ends; every change is kept as a version."""
     now = now or clock.now()
-    reason = permissions.why_not_edit(by, proposal, now)
-    if reason:
-        raise RuleViolation(reason)
+    refuse_if(permissions.why_not_edit(by, proposal, now))
     data = _clean(data)
     if proposal.is_published and data.kind != proposal.kind:
         # Co-sponsors, supports and links were given to a need or to a service, not to either.
@@ -219,9 +215,7 @@ def update_proposal(proposal: Proposal, data: ProposalInput, *, by: User, now: d
 def publish_proposal(proposal: Proposal, *, by: User, now: datetime | None = None) -> Proposal:
     """Publish a draft, during the collect phase only."""
     now = now or clock.now()
-    reason = permissions.why_not_publish(by, proposal, now)
-    if reason:
-        raise RuleViolation(reason)
+    refuse_if(permissions.why_not_publish(by, proposal, now))
     proposal.state = ProposalState.PUBLISHED
     proposal.published_at = now
     store_vectors([proposal])
@@ -232,9 +226,7 @@ def publish_proposal(proposal: Proposal, *, by: User, now: datetime | None = Non
 def withdraw_proposal(proposal: Proposal, reason_text: str, *, by: User, now: datetime | None = None) -> Proposal:
     """Withdraw a published proposal, with a reason, at any time before results."""
     now = now or clock.now()
-    reason = permissions.why_not_withdraw(by, proposal, now)
-    if reason:
-        raise RuleViolation(reason)
+    refuse_if(permissions.why_not_withdraw(by, proposal, now))
     if not reason_text.strip():
         raise RuleViolation(_("Expliquez pourquoi la proposition est retirée."), field="reason")
     proposal.state = ProposalState.WITHDRAWN
@@ -247,9 +239,7 @@ def withdraw_proposal(proposal: Proposal, reason_text: str, *, by: User, now: da
 def cosponsor_proposal(proposal: Proposal, organization: Organization, *, by: User,
                        now: datetime | None = None) -> ProposalCosponsor:
     now = now or clock.now()
-    reason = permissions.why_not_cosponsor(by, organization, proposal, now)
-    if reason:
-        raise RuleViolation(reason)
+    refuse_if(permissions.why_not_cosponsor(by, organization, proposal, now))
     try:
         with db.session.begin_nested():
             cosponsor = ProposalCosponsor(proposal=proposal, organization=organization, added_by_id=by.id,
@@ -261,9 +251,7 @@ def cosponsor_proposal(proposal: Proposal, organization: Organization, *, by: Us
 
 
 def link_service_to_need(service: Proposal, need: Proposal, *, by: User) -> NeedServiceLink:
-    reason = permissions.why_not_link(by, service, need)
-    if reason:
-        raise RuleViolation(reason)
+    refuse_if(permissions.why_not_link(by, service, need))
     existing = db.session.scalar(sa.select(NeedServiceLink).filter_by(need_id=need.id, service_id=service.id))
     if existing is not None:
         raise RuleViolation(_("Ce service est déjà relié à ce besoin."))

@@ -135,10 +135,8 @@ def new(slug: str):
 @login_required
 def edit(proposal_id: int):
     proposal = _visible_proposal(proposal_id)
-    reason = permissions.why_not_edit(current_user, proposal)
-    if reason:
-        flash(reason, "error")
-        return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    if refusal := _refused(permissions.why_not_edit(current_user, proposal), proposal):
+        return refusal
     form = _proposal_form(proposal.consultation, obj=proposal if request.method == "GET" else None)
     del form.organization_id
     if request.method == "GET":
@@ -196,6 +194,14 @@ def detail(proposal_id: int):
                            withdraw_form=WithdrawForm())
 
 
+def _refused(reason: str | None, proposal: Proposal):
+    """Back to the proposal, told why, when a `why_not_*` predicate gave a reason; else None."""
+    if reason:
+        flash(reason, "error")
+        return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    return None
+
+
 def _act(proposal: Proposal, action, success: str):
     """Run a service for a POST form, then go back to where the user was, or to the proposal."""
     attempt(action, success=success)
@@ -214,10 +220,8 @@ def publish(proposal_id: int):
 @login_required
 def withdraw(proposal_id: int):
     proposal = _visible_proposal(proposal_id)
-    reason = permissions.why_not_withdraw(current_user, proposal)
-    if reason:
-        flash(reason, "error")
-        return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    if refusal := _refused(permissions.why_not_withdraw(current_user, proposal), proposal):
+        return refusal
     form = WithdrawForm()
     if form.validate_on_submit():
         return _act(proposal, lambda: services.withdraw_proposal(proposal, form.reason.data, by=current_user),
@@ -254,10 +258,8 @@ def link(proposal_id: int):
 @login_required
 def comment(proposal_id: int):
     proposal = _visible_proposal(proposal_id)
-    reason = permissions.why_not_comment(current_user, proposal)
-    if reason:
-        flash(reason, "error")
-        return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    if refusal := _refused(permissions.why_not_comment(current_user, proposal), proposal):
+        return refusal
     form = CommentForm()
     form.organization_id.choices = id_choices(permissions.acting_organizations(current_user))
     if not form.validate():
@@ -290,10 +292,8 @@ def report(subject_type: str, subject_id: int):
     proposal = subject if subject_type == "proposal" else getattr(subject, "proposal", None)
     if subject is None or subject.is_hidden or not permissions.can_see(current_user, proposal):
         abort(404)
-    reason = permissions.why_not_report(current_user)
-    if reason:
-        flash(reason, "error")
-        return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    if refusal := _refused(permissions.why_not_report(current_user), proposal):
+        return refusal
     form = ReportForm()
     if form.validate_on_submit():
         return _act(proposal, lambda: moderation.report(subject, form.reason.data, by=current_user),

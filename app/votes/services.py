@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload
 from app.accounts.models import User
 from app.consultations.models import Consultation
 from app.core import clock
-from app.core.errors import RuleViolation
+from app.core.errors import RuleViolation, refuse_if
 from app.extensions import db
 from app.organizations.models import Organization
 from app.proposals.models import Proposal
@@ -129,9 +129,7 @@ def cast_support(proposal: Proposal, organization: Organization, *, by: User, no
     """
     now = now or clock.now()
     consultation = proposal.consultation
-    reason = permissions.why_not_support(by, organization, proposal, now)
-    if reason:
-        raise RuleViolation(reason)
+    refuse_if(permissions.why_not_support(by, organization, proposal, now))
     if db.session.scalar(sa.select(Support.id).filter_by(proposal_id=proposal.id, organization_id=organization.id)):
         raise RuleViolation(_("Votre collectivité soutient déjà cette proposition."))
     _check_threshold(consultation, proposal)
@@ -159,9 +157,7 @@ def withdraw_support(proposal: Proposal, organization: Organization, *, by: User
     """Withdraw the organization's support inside the window; the quota is given back."""
     now = now or clock.now()
     consultation = proposal.consultation
-    reason = permissions.why_not_withdraw(by, organization, proposal, now)
-    if reason:
-        raise RuleViolation(reason)
+    refuse_if(permissions.why_not_withdraw(by, organization, proposal, now))
     deleted = db.session.execute(sa.delete(Support).where(Support.proposal_id == proposal.id,
                                                           Support.organization_id == organization.id))
     if deleted.rowcount == 0:

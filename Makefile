@@ -18,7 +18,7 @@ run: $(VENV)/.runtime assets translations
 		$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install-dev assets translations
-	$(BIN)/ruff check app tests migrations bench config.py wsgi.py
+	$(BIN)/ruff check app tests scripts migrations bench config.py wsgi.py
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 $(VENV)/.created:
@@ -40,10 +40,24 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
+# Compile the catalogs (translations/<lang>/LC_MESSAGES/messages.po) into .mo files, which git ignores.
+# French needs its own catalog for its plural rule (0 soutien, 2 soutiens); English is the translation.
 translations: $(VENV)/.runtime
-	@if [ -d translations ]; then $(BIN)/pybabel compile -q -d translations; fi
+	@if [ -d translations ]; then $(BIN)/pybabel -q compile -d translations; fi
 
-# Extract every translatable string (French source) into translations/messages.pot.
+# Gettext keywords beyond Babel's defaults (_, gettext, ngettext, pgettext…): Flask-Babel's lazy forms.
+# tests/test_translations.py reads this line, so that its extraction is exactly this one.
+BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2
+# Babel skips folders starting with "_" unless told which to skip: templates/_macros has strings.
+BABEL_IGNORE_DIRS := .* __pycache__ node_modules
+
+# Extract every translatable string (French source) into translations/messages.pot, regenerate the
+# French catalog from it and add the new strings to the English one: translate those (msgstr, and
+# remove any "fuzzy" flag) in translations/en/LC_MESSAGES/messages.po, then `make translations`.
 messages: $(VENV)/.runtime
 	mkdir -p translations
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -o translations/messages.pot .
+	$(BIN)/pybabel -q extract -F babel.cfg $(BABEL_KEYWORDS) --ignore-dirs='$(BABEL_IGNORE_DIRS)' \
+		--add-comments=Translators: --project=Agora --no-wrap -o translations/messages.pot .
+	$(BIN)/python scripts/fill_source_catalog.py
+	$(BIN)/pybabel -q update -d translations -l en -i translations/messages.pot --init-missing \
+		--ignore-obsolete --no-wrap

@@ -1,6 +1,7 @@
 """Test set-up: one schema per session (built by the migrations), one rolled-back transaction per test.
 
-SQLite by default; PostgreSQL when TEST_DATABASE_URL points to it.
+SQLite by default; PostgreSQL when TEST_DATABASE_URL points to it. The apps read message catalogs
+compiled from translations/*.po at the start of the session (see `compiled_translations`).
 """
 
 import os
@@ -11,6 +12,8 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 from sqlalchemy.orm import scoped_session, sessionmaker
 from werkzeug.serving import make_server
@@ -75,8 +78,26 @@ def dispose(app, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory):
-    app = build_app(tmp_path_factory, "agora_test")
+def compiled_translations(tmp_path_factory) -> str:
+    """translations/<lang>/LC_MESSAGES/messages.po compiled into a folder of the session's own,
+    as `make translations` does: the tests see the catalogs of the tree, never a stale or missing
+    .mo file, whether they run through `make test` or plain `pytest`."""
+    folder = tmp_path_factory.mktemp("translations")
+    for po_path in sorted((ROOT / "translations").glob("*/LC_MESSAGES/messages.po")):
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file)
+        if catalog.fuzzy:  # pybabel compile skips these too; test_translations says why it fails
+            continue
+        mo_path = folder / po_path.relative_to(ROOT / "translations").with_suffix(".mo")
+        mo_path.parent.mkdir(parents=True)
+        with mo_path.open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, compiled_translations):
+    app = build_app(tmp_path_factory, "agora_test", BABEL_TRANSLATION_DIRECTORIES=compiled_translations)
     yield app
     dispose(app, "agora_test")
 
@@ -137,8 +158,8 @@ class Client(FlaskClient):
 
 
 @pytest.fixture(scope="session")
-def _live_app(tmp_path_factory):
-    app = build_app(tmp_path_factory, "agora_live")
+def _live_app(tmp_path_factory, compiled_translations):
+    app = build_app(tmp_path_factory, "agora_live", BABEL_TRANSLATION_DIRECTORIES=compiled_translations)
     yield app
     dispose(app, "agora_live")
 

@@ -113,9 +113,12 @@ def site_identity() -> dict:
             "operator": config["OPERATOR_NAME"], "is_state": config["OPERATOR_IS_STATE"]}
 
 
-def paris_datetime(moment: datetime | None, pattern: str = "d MMMM y 'à' HH'h'mm") -> str:
-    """Show a stored UTC instant as Paris wall-clock time."""
-    return "" if moment is None else format_datetime(clock.to_paris(moment), pattern)
+def paris_datetime(moment: datetime | None, pattern: str | None = None) -> str:
+    """Show a stored UTC instant as Paris wall-clock time, by default in the visitor's language."""
+    if moment is None:
+        return ""
+    # Translators: a Babel (CLDR) date pattern; words that are not pattern letters go between single quotes.
+    return format_datetime(clock.to_paris(moment), pattern or _("d MMMM y 'à' HH'h'mm"))
 
 
 def euros(cents: int | None) -> str:

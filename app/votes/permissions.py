@@ -20,7 +20,8 @@ def support_window(consultation: Consultation):
 
 
 def _paris(moment: datetime) -> str:
-    return format_datetime(clock.to_paris(moment), "d MMMM y 'à' HH'h'mm")
+    # Translators: a Babel (CLDR) date pattern; words that are not pattern letters go between single quotes.
+    return format_datetime(clock.to_paris(moment), _("d MMMM y 'à' HH'h'mm"))
 
 
 def why_not_window(consultation: Consultation, now: datetime) -> str | None:

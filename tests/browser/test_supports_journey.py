@@ -74,7 +74,7 @@ def test_an_elected_official_reaches_the_limit_withdraws_one_supports_another_an
     page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Accueil").click()
     page.get_by_role("link", name="Les soutiens de Saint-Flour").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Soutiens de Saint-Flour")
-    expect(page.get_by_role("main")).to_contain_text("3 soutien(s) utilisé(s) sur 3.")
+    expect(page.get_by_role("main")).to_contain_text("3 soutiens utilisés sur 3.")
     table = page.get_by_role("table")
     for title in TITLES[:3]:
         expect(table.get_by_role("row").filter(has_text=title)).to_contain_text("Pierre Jarlier")
@@ -82,7 +82,7 @@ def test_an_elected_official_reaches_the_limit_withdraws_one_supports_another_an
 
     table.get_by_role("button", name=f"Retirer le soutien à « {TITLES[1]} »").click()
     expect(status()).to_have_text("Soutien de Saint-Flour retiré.")
-    expect(page.get_by_role("main")).to_contain_text("2 soutien(s) utilisé(s) sur 3.")
+    expect(page.get_by_role("main")).to_contain_text("2 soutiens utilisés sur 3.")
     expect(page.get_by_role("table").get_by_role("row").filter(has_text=TITLES[1])).to_have_count(0)
     check_accessibility(page)
 

@@ -345,7 +345,7 @@ def test_dashboard_lists_who_supported_what_when_with_receipts_and_withdraws_dur
     url = dashboard_url(consultation, organization)
 
     page = client.sign_in_as(anne.user).get(url)
-    assert "2 soutien(s) utilisé(s) sur 3." in text_of(page)
+    assert "2 soutiens utilisés sur 3." in text_of(page)
     assert table_rows(page) == [
         ["Cantine en ligne", "Anne Roux", paris(first.cast_at), services.format_receipt(first.receipt_code),
          "Retirer le soutien à « Cantine en ligne »"],
@@ -357,7 +357,7 @@ def test_dashboard_lists_who_supported_what_when_with_receipts_and_withdraws_dur
     after = press(client, page, withdraw_url(canteen))
     assert after.request.path == url
     assert flashes(after) == [("success", "Soutien de Riom retiré.")]
-    assert "1 soutien(s) utilisé(s) sur 3." in text_of(after)
+    assert "1 soutien utilisé sur 3." in text_of(after)
     assert [row[0] for row in table_rows(after)] == ["Carte scolaire"]
     assert stored_supports() == {(schools.id, organization.id)}
 
@@ -395,7 +395,7 @@ def test_dashboard_warns_while_the_organization_is_under_the_minimum(client):
     for proposal in proposals[1:]:
         cast(proposal, member)
     page = text_of(client.get(url))
-    assert "il en manque" not in page and "3 soutien(s) utilisé(s) sur 5." in page
+    assert "il en manque" not in page and "3 soutiens utilisés sur 5." in page
 
 
 # --- Receipts -------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from app.organizations import services as organization_services
 from app.organizations.forms import DirectorySearchForm
 from app.proposals.forms import ProposalSearchForm
 from app.proposals.models import Proposal, ProposalState
-from app.proposals.search import PRIME, list_proposals
+from app.proposals.search import PRIME, page_of_proposals
 from app.votes.permissions import counts_hidden
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -91,8 +91,7 @@ def consultation_proposals(slug: str):
     seed = _integer_parameter("seed", 0, 0, PRIME - 1, errors)
     if errors:
         return bad_request(errors)
-    page = db.paginate(list_proposals(consultation_, form.filters(seed)), page=form.page.data or 1,
-                       per_page=per_page, error_out=False)
+    page = page_of_proposals(consultation_, form.filters(seed), page=form.page.data or 1, per_page=per_page)
     return jsonify(page_envelope(page, [proposal_json(p, support_count=shown_support_count(p)) for p in page.items]))
 
 

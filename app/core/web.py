@@ -7,9 +7,11 @@ from flask import (Flask, abort, current_app, flash, jsonify, redirect, render_t
                    send_from_directory, session)
 from flask_babel import format_datetime, format_decimal, get_locale, gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 
 from app.accounts.models import User
+from app.organizations.models import Membership
 from app.core import clock
 from app.core.errors import RuleViolation
 from app.extensions import db, login_manager
@@ -38,7 +40,9 @@ def init_app(app: Flask) -> None:
 
 
 def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    # Memberships and their organizations decide what almost every page offers: loaded at once.
+    user = db.session.get(User, int(user_id), options=[
+        joinedload(User.memberships).joinedload(Membership.organization)]) if user_id.isdigit() else None
     return user if user is not None and user.is_active else None
 
 

@@ -35,12 +35,6 @@ class ProposalFilters:
     seed: int = 0
 
 
-def published(consultation: Consultation):
-    """Proposals everyone may see: published and not hidden by moderation."""
-    return sa.select(Proposal).where(Proposal.consultation_id == consultation.id,
-                                     Proposal.state == ProposalState.PUBLISHED, Proposal.hidden_at.is_(None))
-
-
 def search_words(query: str) -> list[str]:
     """The words of a query that carry meaning: letters and digits of any length ("IA", "5G"), as
     PostgreSQL's parser reads them, stop words left out. A query without any filters nothing."""
@@ -74,9 +68,14 @@ def _order(filters: ProposalFilters):
     return _random_key(filters.seed), Proposal.id
 
 
-def list_proposals(consultation: Consultation, filters: ProposalFilters):
-    """The select of published proposals matching `filters`, ordered, with what pages display."""
-    statement = published(consultation)
+def matching_ids(consultation: Consultation, filters: ProposalFilters):
+    """The select of the ids of published proposals matching `filters`, in display order.
+
+    Ids only: sorting narrow rows (an index-only scan on PostgreSQL) costs little, where sorting
+    whole proposals joined to their organizations read the whole table for every page.
+    """
+    statement = sa.select(Proposal.id).where(Proposal.consultation_id == consultation.id,
+                                             Proposal.state == ProposalState.PUBLISHED, Proposal.hidden_at.is_(None))
     words = search_words(filters.q)
     if words:
         statement = statement.where(full_text_condition(filters.q.strip(), words))
@@ -96,5 +95,15 @@ def list_proposals(consultation: Consultation, filters: ProposalFilters):
             statement = statement.where(Organization.kind == filters.organization_kind)
         if filters.departement:
             statement = statement.where(Organization.departement_code == filters.departement)
-    return statement.options(joinedload(Proposal.organization), selectinload(Proposal.themes),
-                             selectinload(Proposal.territory_tags)).order_by(*_order(filters))
+    return statement.order_by(*_order(filters))
+
+
+def page_of_proposals(consultation: Consultation, filters: ProposalFilters, page: int, per_page: int):
+    """One page of matching proposals, loaded with what the index and the API show."""
+    pagination = db.paginate(matching_ids(consultation, filters), page=page, per_page=per_page, error_out=False)
+    ids = list(pagination.items)
+    loaded = {proposal.id: proposal for proposal in db.session.scalars(
+        sa.select(Proposal).where(Proposal.id.in_(ids)).options(
+            joinedload(Proposal.organization), selectinload(Proposal.themes), selectinload(Proposal.territory_tags)))}
+    pagination.items = [loaded[id_] for id_ in ids]
+    return pagination

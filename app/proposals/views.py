@@ -17,7 +17,7 @@ from app.proposals import moderation, permissions, services
 from app.proposals.forms import (CommentEditForm, CommentForm, LinkForm, OrganizationChoiceForm, ProposalForm,
                                  ProposalSearchForm, ReportForm, WithdrawForm, id_choices)
 from app.proposals.models import Carrier, Comment, Maturity, Proposal, ProposalKind, ProposalState
-from app.proposals.search import PRIME, ProposalFilters, list_proposals
+from app.proposals.search import PRIME, ProposalFilters, page_of_proposals
 from app.votes.permissions import counts_hidden
 from app.votes.services import support_options
 
@@ -80,13 +80,12 @@ def index(slug: str):
     form.set_choices(consultation, counts_hidden=hidden)
     valid = form.validate()
     filters = form.filters(visitor_seed()) if valid else ProposalFilters(seed=visitor_seed())
-    page = db.paginate(list_proposals(consultation, filters), page=(form.page.data or 1) if valid else 1,
-                       per_page=PER_PAGE, error_out=False)
+    page = page_of_proposals(consultation, filters, page=(form.page.data or 1) if valid else 1, per_page=PER_PAGE)
     own_organizations = [organization.id for organization in permissions.acting_organizations(current_user)]
     drafts = db.session.scalars(
         sa.select(Proposal).where(Proposal.consultation_id == consultation.id, Proposal.state == ProposalState.DRAFT,
                                   Proposal.organization_id.in_(own_organizations))
-        .order_by(Proposal.updated_at.desc())).all()
+        .order_by(Proposal.updated_at.desc())).all() if own_organizations else []
     filtered = any(request.args.get(name) for name in request.args if name not in ("page", "sort"))
     return render_template("proposals/index.html", consultation=consultation, form=form, page=page,
                            drafts=drafts, show_counts=not hidden, filtered=filtered,

@@ -47,26 +47,28 @@ def normalize_receipt(text: str) -> str:
     return cleaned.translate(str.maketrans("OIL", "011"))
 
 
-def _ensure_quota(consultation_id: int, organization_id: int) -> None:
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    db.session.execute(dialect.insert(SupportQuota).values(consultation_id=consultation_id,
-                                                           organization_id=organization_id, used=0)
-                       .on_conflict_do_nothing())
+SUPPORT_COLUMNS = ("consultation_id", "proposal_id", "organization_id", "cast_by_id", "cast_at", "receipt_code")
+
+
+def _dialect():
+    """The insert construct of the database in use, for its ON CONFLICT clauses."""
+    return postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
 
 
 def _take_quota(consultation: Consultation, organization: Organization) -> int | None:
     """Count one more support for the organization if its limit allows; the new total, or None.
 
-    A conditional UPDATE: on PostgreSQL it locks the quota row until commit, so a colleague's
-    concurrent cast waits and then sees the new total; SQLite's BEGIN IMMEDIATE serialises writers.
+    One statement: the first support creates the quota row, later ones update it only while under
+    the limit. On PostgreSQL the update locks the row until commit, so a colleague's concurrent cast
+    waits and then sees the new total; SQLite's BEGIN IMMEDIATE serialises writers.
     """
-    _ensure_quota(consultation.id, organization.id)
-    within_limit = SupportQuota.used < consultation.vote_limit if consultation.vote_limit else sa.true()
-    return db.session.scalar(
-        sa.update(SupportQuota)
-        .where(SupportQuota.consultation_id == consultation.id, SupportQuota.organization_id == organization.id,
-               within_limit)
-        .values(used=SupportQuota.used + 1).returning(SupportQuota.used))
+    table = SupportQuota.__table__
+    statement = _dialect().insert(table).values(consultation_id=consultation.id, organization_id=organization.id,
+                                             used=1)
+    within_limit = table.c.used < consultation.vote_limit if consultation.vote_limit else sa.true()
+    return db.session.scalar(statement.on_conflict_do_update(
+        index_elements=[table.c.consultation_id, table.c.organization_id],
+        set_={"used": table.c.used + 1}, where=within_limit).returning(table.c.used))
 
 
 def _give_back_quota(consultation: Consultation, organization: Organization) -> int:
@@ -125,27 +127,28 @@ def cast_support(proposal: Proposal, organization: Organization, *, by: User, no
     """Record `organization`'s support for `proposal`, cast by the elected official `by`.
 
     Inside the window [start, end) by the server clock; within vote_limit; once per proposal and
-    organization whoever presses; not beyond the threshold unless accumulation is allowed.
+    organization whoever presses; not beyond the threshold unless accumulation is allowed. The
+    support returned is not in the session: it was written by a plain INSERT.
     """
     now = now or clock.now()
     consultation = proposal.consultation
     refuse_if(permissions.why_not_support(by, organization, proposal, now))
-    if db.session.scalar(sa.select(Support.id).filter_by(proposal_id=proposal.id, organization_id=organization.id)):
-        raise RuleViolation(_("Votre collectivité soutient déjà cette proposition."))
     _check_threshold(consultation, proposal)
+    support = Support(consultation_id=consultation.id, proposal_id=proposal.id, organization_id=organization.id,
+                      cast_by_id=by.id, cast_at=now, receipt_code=new_receipt_code())
+    # ON CONFLICT DO NOTHING: a colleague's support, even one pressed at the same moment, makes this
+    # a no-op instead of an error (on PostgreSQL the insert waits for the colleague's commit).
+    support.id = db.session.scalar(_dialect().insert(Support).values(
+        {column: getattr(support, column) for column in SUPPORT_COLUMNS})
+        .on_conflict_do_nothing().returning(Support.id))
+    if support.id is None:
+        raise RuleViolation(_("Votre collectivité soutient déjà cette proposition."))
     used = _take_quota(consultation, organization)
     if used is None:
+        db.session.execute(sa.delete(Support).where(Support.id == support.id))  # leave nothing behind
         raise RuleViolation(ngettext("Votre collectivité a utilisé son soutien. Retirez-le pour en donner un autre.",
                                      "Votre collectivité a utilisé ses %(num)d soutiens. Retirez-en un pour en "
                                      "donner un autre.", consultation.vote_limit))
-    try:
-        with db.session.begin_nested():
-            support = Support(consultation_id=consultation.id, proposal_id=proposal.id,
-                              organization_id=organization.id, cast_by_id=by.id, cast_at=now,
-                              receipt_code=new_receipt_code())
-            db.session.add(support)
-    except IntegrityError:  # unique (proposal, organization): a colleague pressed at the same moment
-        raise RuleViolation(_("Votre collectivité soutient déjà cette proposition.")) from None
     _recount_after(consultation, organization, proposal, used - 1, used)
     _journal("cast", proposal, organization, by, now, source)
     db.session.flush()

@@ -28,6 +28,12 @@ def _acting_organization(organization_id: int | None) -> Organization:
     return membership.organization
 
 
+def _proposal(proposal_id: int) -> Proposal:
+    """The proposal with its consultation and phases, which every rule of supports reads."""
+    return db.get_or_404(Proposal, proposal_id, options=[
+        joinedload(Proposal.consultation).joinedload(Consultation.phases)])
+
+
 def _back_to(proposal: Proposal):
     return redirect(safe_next_url() or url_for("proposals.detail", proposal_id=proposal.id))
 
@@ -35,7 +41,7 @@ def _back_to(proposal: Proposal):
 @bp.post("/propositions/<int:proposal_id>/soutenir")
 @login_required
 def support(proposal_id: int):
-    proposal = db.get_or_404(Proposal, proposal_id)
+    proposal = _proposal(proposal_id)
     organization = _acting_organization(request.form.get("organization_id", type=int))
     done, cast = attempt(lambda: services.cast_support(proposal, organization, by=current_user,
                                                        source=safe_next_url()))
@@ -48,7 +54,7 @@ def support(proposal_id: int):
 @bp.post("/propositions/<int:proposal_id>/retirer-soutien")
 @login_required
 def withdraw(proposal_id: int):
-    proposal = db.get_or_404(Proposal, proposal_id)
+    proposal = _proposal(proposal_id)
     organization = _acting_organization(request.form.get("organization_id", type=int))
     attempt(lambda: services.withdraw_support(proposal, organization, by=current_user, source=safe_next_url()),
             success=_("Soutien de %(name)s retiré.", name=organization.name))

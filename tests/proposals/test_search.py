@@ -9,7 +9,7 @@ from app.core import clock
 from app.extensions import db
 from app.proposals import moderation
 from app.proposals.models import ProposalTerritoryTag
-from app.proposals.search import ProposalFilters, list_proposals
+from app.proposals.search import ProposalFilters, page_of_proposals
 from tests.factories import make_consultation, make_organization, make_proposal, make_user
 
 
@@ -19,7 +19,8 @@ def consultation():
 
 
 def titles(consultation, **filters) -> list[str]:
-    return [proposal.title for proposal in db.session.scalars(list_proposals(consultation, ProposalFilters(**filters)))]
+    return [proposal.title for proposal in page_of_proposals(consultation, ProposalFilters(**filters), page=1,
+                                                             per_page=1000).items]
 
 
 def tagged(proposal, *tags):
@@ -192,8 +193,8 @@ def test_random_order_is_the_same_for_the_same_seed_and_differs_between_seeds(ma
 
 
 def test_pages_of_a_random_order_cover_every_proposal_once(many):
-    statement = list_proposals(many, ProposalFilters(sort="random", seed=42))
-    pages = [db.paginate(statement, page=number, per_page=5, error_out=False) for number in (1, 2, 3)]
+    filters = ProposalFilters(sort="random", seed=42)
+    pages = [page_of_proposals(many, filters, page=number, per_page=5) for number in (1, 2, 3)]
     assert [(page.total, page.pages) for page in pages] == [(12, 3)] * 3
     assert [len(page.items) for page in pages] == [5, 5, 2]
     shown = [proposal.title for page in pages for proposal in page.items]
@@ -202,10 +203,9 @@ def test_pages_of_a_random_order_cover_every_proposal_once(many):
 
 def test_pagination_totals_follow_the_filters(many):
     make_proposal(many, kind="service", title="Un service")
-    page = db.paginate(list_proposals(many, ProposalFilters(kind="need")), page=2, per_page=10, error_out=False)
+    page = page_of_proposals(many, ProposalFilters(kind="need"), page=2, per_page=10)
     assert (page.total, page.pages, len(page.items)) == (12, 2, 2)
-    beyond = db.paginate(list_proposals(many, ProposalFilters(kind="service")), page=3, per_page=10,
-                         error_out=False)
+    beyond = page_of_proposals(many, ProposalFilters(kind="service"), page=3, per_page=10)
     assert (beyond.total, beyond.items) == (1, [])
 
 

@@ -158,7 +158,7 @@ def test_receipts_are_found_as_typed_and_die_with_the_support(consultation):
     member, proposal = elected(), make_proposal(consultation)
     support = services.cast_support(proposal, member.organization, by=member.user)
     typed = services.format_receipt(support.receipt_code).lower().replace("0", "o")
-    assert services.find_receipt(f"  {typed} ") == support
+    assert services.find_receipt(f"  {typed} ").id == support.id
     services.withdraw_support(proposal, member.organization, by=member.user)
     assert services.find_receipt(support.receipt_code) is None
     assert services.find_receipt("trop court") is None

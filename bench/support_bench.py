@@ -1,0 +1,270 @@
+"""Support benchmark: elected officials of many organizations casting and withdrawing supports
+through HTTP under gunicorn on PostgreSQL, against a bare endpoint doing the same writes.
+
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/agora_bench \\
+        .venv/bin/python bench/support_bench.py [--duration 20 --connections 50 --officials 400]
+
+Needs a database migrated and holding the directory (bench/generate.py does both) and wrk. Creates
+(once) a consultation of its own in its support window, with 2,000 published proposals and one
+elected official for each of --officials communes; before each run it empties that consultation's
+supports. Each official has a slate of 12 proposals for a limit of 10: wrk requests alternate
+casting and withdrawing along the slates, so some casts meet the limit and are refused, as in life.
+Then the same load goes to `/bench/bare/...` (bench/support_app.py): the same writes, no rule.
+After each run every invariant is checked: no organization over its limit, quotas equal stored
+supports, counters equal stored supports. Targets: p95 under 50 ms, and at least 70 % of the bare
+endpoint's throughput.
+"""
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+import read_bench
+from read_bench import ROOT, drain, machine, our_processes, run_wrk, wait_for_quiet, wait_until_up
+
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SECRET_KEY", read_bench.SECRET_KEY)
+
+from flask import session  # noqa: E402
+from flask_wtf.csrf import generate_csrf  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.accounts.models import User  # noqa: E402
+from app.consultations.models import Consultation, Phase, PhaseKind, Theme  # noqa: E402
+from app.core import clock  # noqa: E402
+from app.core.markdown import render_markdown  # noqa: E402
+from app.demo import _demo_password_hash, schedule  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.organizations.models import Membership, Organization  # noqa: E402
+from app.proposals.models import Proposal  # noqa: E402
+from app.votes.models import Support, SupportEvent, SupportQuota, Tally  # noqa: E402
+
+SLUG = "banc-d-essai-soutiens"
+VOTE_LIMIT = 10
+SLATE = 12
+TARGET_P95_MS = 50
+TARGET_RATIO = 0.7
+
+LUA = r"""
+local mode = "%(mode)s"
+local all = {}
+for line in io.lines("%(entries)s") do
+  local p, o, c, u, cookie, token = line:match("(%%S+) (%%S+) (%%S+) (%%S+) (%%S+) (%%S+)")
+  all[#all + 1] = {p = p, o = o, c = c, u = u, cookie = cookie, token = token}
+end
+local threads, counter = {}, 0
+
+function setup(thread)
+  counter = counter + 1
+  thread:set("id", counter)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  -- Each thread walks its own share of the slates, so its alternation of cast and withdraw holds.
+  entries, supported, position, failed = {}, {}, 0, 0
+  for index, entry in ipairs(all) do
+    if index %% %(threads)d == id %% %(threads)d then entries[#entries + 1] = entry end
+  end
+end
+
+function request()
+  position = position %% #entries + 1
+  local e = entries[position]
+  local key = e.p .. ":" .. e.o
+  local action = supported[key] and "withdraw" or "cast"
+  supported[key] = not supported[key]
+  local headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
+  local next = "&next=%%2Fpropositions%%2F" .. e.p
+  if mode == "real" then
+    headers["Cookie"] = "session=" .. e.cookie
+    local path = "/propositions/" .. e.p .. (action == "cast" and "/soutenir" or "/retirer-soutien")
+    return wrk.format("POST", path, headers, "csrf_token=" .. e.token .. "&organization_id=" .. e.o .. next)
+  end
+  return wrk.format("POST", "/bench/bare/" .. e.p .. "/" .. action, headers,
+                    "consultation_id=" .. e.c .. "&organization_id=" .. e.o .. "&user_id=" .. e.u .. next)
+end
+
+function response(status, headers, body)
+  if status ~= 302 then failed = failed + 1 end
+end
+
+function done(summary, latency, requests)
+  local failures = 0
+  for _, thread in ipairs(threads) do failures = failures + thread:get("failed") end
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests": %%d, "duration_us": %%d, "bytes": %%d, "non2xx": %%d, "connect": %%d, "read": %%d, '
+    .. '"write": %%d, "timeout": %%d, "p50": %%d, "p90": %%d, "p95": %%d, "p99": %%d, "mean": %%f, "max": %%d}\n',
+    summary.requests, summary.duration, summary.bytes, failures, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(95), latency:percentile(99),
+    latency.mean, latency.max))
+end
+"""
+
+
+def prepare(officials: int, proposals: int) -> Consultation:
+    """The benchmark's consultation, its proposals and officials, created once."""
+    consultation = db.session.scalar(sa.select(Consultation).filter_by(slug=SLUG))
+    if consultation is not None:
+        return consultation
+    now = clock.now()
+    consultation = Consultation(slug=SLUG, title="Banc d'essai des soutiens", vote_limit=VOTE_LIMIT,
+                                eligible_kinds=["commune"], themes=[Theme(name="Banc d'essai")],
+                                phases=[Phase(kind=kind.value, starts_at=start, ends_at=end) for kind, (start, end)
+                                        in schedule(PhaseKind.SUPPORT, now).items()])
+    db.session.add(consultation)
+    db.session.flush()
+    communes = db.session.scalars(sa.select(Organization).where(Organization.kind == "commune")
+                                  .order_by(Organization.id).limit(officials)).all()
+    if len(communes) < officials:
+        sys.exit("The directory is not loaded: run bench/generate.py first.")
+    author = User(email="auteur.banc@example.org", name="Auteur du banc", password_hash=_demo_password_hash(),
+                  email_confirmed_at=now)
+    db.session.add(author)
+    db.session.flush()
+    body = "Une proposition du banc d'essai des soutiens."
+    db.session.execute(sa.insert(Proposal), [
+        {"consultation_id": consultation.id, "kind": "need", "organization_id": communes[number % len(communes)].id,
+         "author_id": author.id, "title": f"Proposition d'essai numéro {number}", "summary": body, "body": body,
+         "body_html": render_markdown(body), "state": "published", "published_at": now - timedelta(days=40),
+         "problem": body} for number in range(proposals)])
+    users = [{"email": f"elu.banc.{commune.id}@example.org", "name": f"Élu {commune.name}",
+              "password_hash": _demo_password_hash(), "email_confirmed_at": now} for commune in communes]
+    db.session.execute(sa.insert(User), users)
+    ids = dict(db.session.execute(sa.select(User.email, User.id).where(User.email.like("elu.banc.%"))).all())
+    db.session.execute(sa.insert(Membership), [
+        {"user_id": ids[f"elu.banc.{commune.id}@example.org"], "organization_id": commune.id, "role": "elected",
+         "status": "verified", "verified_at": now} for commune in communes])
+    db.session.commit()
+    return consultation
+
+
+def reset(consultation: Consultation) -> None:
+    for model in (SupportEvent, Support, SupportQuota, Tally):
+        db.session.execute(sa.delete(model).where(model.consultation_id == consultation.id))
+    db.session.execute(sa.update(Proposal).where(Proposal.consultation_id == consultation.id).values(support_count=0))
+    db.session.commit()
+
+
+def entries(app, consultation: Consultation, seed: int) -> list[str]:
+    """One line per (official, proposal of their slate): ids, a signed session cookie and a CSRF token."""
+    proposals = db.session.scalars(sa.select(Proposal.id).where(Proposal.consultation_id == consultation.id)).all()
+    officials = db.session.execute(
+        sa.select(Membership.user_id, Membership.organization_id).join(User, User.id == Membership.user_id)
+        .where(User.email.like("elu.banc.%"))).all()
+    serializer = app.session_interface.get_signing_serializer(app)
+    rng = random.Random(seed)
+    slates = []
+    for user_id, organization_id in officials:
+        # A fresh app context each time: generate_csrf() keeps its token in `g` for the context's life.
+        with app.app_context(), app.test_request_context():
+            session.update({"_user_id": str(user_id), "_fresh": True})
+            token = generate_csrf()
+            cookie = serializer.dumps(dict(session))
+        slates.append([f"{proposal_id} {organization_id} {consultation.id} {user_id} {cookie} {token}"
+                       for proposal_id in rng.sample(proposals, SLATE)])
+    # Interleaved, so that consecutive requests come from different organizations.
+    return [slate[step] for step in range(SLATE) for slate in slates]
+
+
+def invariants(consultation: Consultation) -> list[str]:
+    """What must hold after any run; the list of what does not."""
+    problems = []
+    c = consultation.id
+    over = db.session.scalar(sa.select(sa.func.count()).select_from(SupportQuota).where(
+        SupportQuota.consultation_id == c, SupportQuota.used > VOTE_LIMIT))
+    if over:
+        problems.append(f"{over} organizations over the limit")
+    stored = sa.select(Support.organization_id, sa.func.count().label("n")).where(
+        Support.consultation_id == c).group_by(Support.organization_id).subquery()
+    quota_mismatch = db.session.scalar(sa.select(sa.func.count()).select_from(SupportQuota).outerjoin(
+        stored, stored.c.organization_id == SupportQuota.organization_id).where(
+        SupportQuota.consultation_id == c, SupportQuota.used != sa.func.coalesce(stored.c.n, 0)))
+    if quota_mismatch:
+        problems.append(f"{quota_mismatch} quotas differ from stored supports")
+    per_proposal = sa.select(Support.proposal_id, sa.func.count().label("n")).group_by(Support.proposal_id).subquery()
+    count_mismatch = db.session.scalar(sa.select(sa.func.count()).select_from(Proposal).outerjoin(
+        per_proposal, per_proposal.c.proposal_id == Proposal.id).where(
+        Proposal.consultation_id == c, Proposal.support_count != sa.func.coalesce(per_proposal.c.n, 0)))
+    if count_mismatch:
+        problems.append(f"{count_mismatch} proposal counters differ from stored supports")
+    return problems
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--officials", type=int, default=400)
+    parser.add_argument("--proposals", type=int, default=2000)
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--nice", type=int, default=0, help="priority of gunicorn, its backends and wrk")
+    parser.add_argument("--patience", type=float, default=300, help="seconds to wait for a quiet machine")
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        sys.exit("Set DATABASE_URL to the benchmark's PostgreSQL database.")
+    app = create_app("production", SQLALCHEMY_DATABASE_URI=url)
+    base = f"http://127.0.0.1:{args.port}"
+    results = {}
+    with app.app_context(), tempfile.TemporaryDirectory() as work, open(Path(work) / "gunicorn.log", "w+") as log:
+        consultation = prepare(args.officials, args.proposals)
+        entry_file = Path(work) / "entries.txt"
+        entry_file.write_text("\n".join(entries(app, consultation, seed=1)) + "\n")
+        server = read_bench.start_gunicorn(args.port, args.workers, url, log, app_module="bench.support_app:app")
+        try:
+            wait_until_up(base, "/compte/connexion", server)
+            print(f"{machine()}; gunicorn -w {args.workers}, wrk -c{args.connections}, {args.duration} s per run, "
+                  f"{args.officials} officials, limit {VOTE_LIMIT}, slates of {SLATE}\n")
+            for mode in ("real", "bare"):
+                script = Path(work) / f"{mode}.lua"
+                script.write_text(LUA % {"mode": mode, "entries": entry_file, "threads": args.threads})
+                reset(consultation)
+                wait_for_quiet(0.15, args.patience)
+                if args.warmup:
+                    run_wrk(base, script, args.connections, args.threads, args.warmup)
+                    drain(base, "/compte/connexion")
+                ours = our_processes(server, url)
+                for pid in ours if args.nice else ():
+                    os.setpriority(os.PRIO_PROCESS, pid, args.nice)
+                result = run_wrk(base, script, args.connections, args.threads, args.duration, ours, args.nice)
+                drain(base, "/compte/connexion")
+                db.session.expire_all()
+                result["problems"] = invariants(consultation)
+                result["supports"] = db.session.scalar(sa.select(sa.func.count()).select_from(Support).where(
+                    Support.consultation_id == consultation.id))
+                results[mode] = result
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            log.seek(0)
+            errors = [line for line in log if "Traceback" in line or "ERROR" in line]
+            if errors:
+                print("gunicorn logged errors:\n" + "".join(errors[:20]))
+        reset(consultation)
+
+    print("| endpoint | requests/s | p50 ms | p95 ms | p99 ms | failed (not 302) | supports stored after | "
+          "invariants |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for mode, r in results.items():
+        print(f"| {'cast/withdraw with every rule' if mode == 'real' else 'bare writes, no rule'} | {r['rps']:.0f} | "
+              f"{r['p50'] / 1000:.1f} | {r['p95'] / 1000:.1f} | {r['p99'] / 1000:.1f} | {r['errors']} | "
+              f"{r['supports']} | {'; '.join(r['problems']) or 'all hold'} |")
+    real, floor = results["real"], results["bare"]
+    ratio = real["rps"] / floor["rps"]
+    print(f"\nreal / bare throughput: {ratio:.0%} (target ≥ {TARGET_RATIO:.0%}); "
+          f"real p95 {real['p95'] / 1000:.1f} ms (target < {TARGET_P95_MS} ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -43,13 +43,11 @@ SEARCHES = ["cantine", "signalement voirie", "sauvegarde", "secrétaire de mairi
             "open data", "rançongiciel", "état civil", "covoiturage", "inclusion numérique", "cimetière",
             "conseillers numériques"]
 
-# Each wrk thread has its own Lua state: `paths` is read from the file, `non2xx` is counted per thread
-# and summed in done(), which prints one JSON line for this script to read.
-LUA = r"""
-local paths = {}
-for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
-local threads = {}
-local counter = 0
+# Shared by the benchmarks' wrk scripts: `setup` numbers the threads and keeps them, so that `done`
+# can sum what each counted in its own Lua state (`failed`: answers other than the expected status)
+# and print one JSON line for the Python side to read.
+LUA_THREADS_AND_REPORT = r"""
+local threads, counter = {}, 0
 
 function setup(thread)
   counter = counter + 1
@@ -57,9 +55,27 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+function done(summary, latency, requests)
+  local failures = 0
+  for _, thread in ipairs(threads) do failures = failures + thread:get("failed") end
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests": %%d, "duration_us": %%d, "bytes": %%d, "non2xx": %%d, "connect": %%d, "read": %%d, '
+    .. '"write": %%d, "timeout": %%d, "p50": %%d, "p90": %%d, "p95": %%d, "p99": %%d, "mean": %%f, "max": %%d}\n',
+    summary.requests, summary.duration, summary.bytes, failures, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(95), latency:percentile(99),
+    latency.mean, latency.max))
+end
+"""
+
+# Reading: each request a random URL of the scenario, read from the file.
+LUA = r"""
+local paths = {}
+for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
+
 function init(args)
   math.randomseed(os.time() * 100 + id)
-  non2xx = 0
+  failed = 0
 end
 
 function request()
@@ -67,21 +83,9 @@ function request()
 end
 
 function response(status, headers, body)
-  if status < 200 or status > 299 then non2xx = non2xx + 1 end
+  if status < 200 or status > 299 then failed = failed + 1 end
 end
-
-function done(summary, latency, requests)
-  local non2xx_total = 0
-  for _, thread in ipairs(threads) do non2xx_total = non2xx_total + thread:get("non2xx") end
-  local e = summary.errors
-  io.write(string.format(
-    'RESULT {"requests": %%d, "duration_us": %%d, "bytes": %%d, "non2xx": %%d, "connect": %%d, "read": %%d, '
-    .. '"write": %%d, "timeout": %%d, "p50": %%d, "p90": %%d, "p95": %%d, "p99": %%d, "mean": %%f, "max": %%d}\n',
-    summary.requests, summary.duration, summary.bytes, non2xx_total, e.connect, e.read, e.write, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(95), latency:percentile(99),
-    latency.mean, latency.max))
-end
-"""
+""" + LUA_THREADS_AND_REPORT
 
 
 def scenario_paths(url: str) -> dict[str, list[str]]:

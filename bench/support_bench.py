@@ -58,14 +58,6 @@ for line in io.lines("%(entries)s") do
   local p, o, c, u, cookie, token = line:match("(%%S+) (%%S+) (%%S+) (%%S+) (%%S+) (%%S+)")
   all[#all + 1] = {p = p, o = o, c = c, u = u, cookie = cookie, token = token}
 end
-local threads, counter = {}, 0
-
-function setup(thread)
-  counter = counter + 1
-  thread:set("id", counter)
-  table.insert(threads, thread)
-end
-
 function init(args)
   -- Each thread walks its own share of the slates, so its alternation of cast and withdraw holds.
   entries, supported, position, failed = {}, {}, 0, 0
@@ -95,18 +87,7 @@ function response(status, headers, body)
   if status ~= 302 then failed = failed + 1 end
 end
 
-function done(summary, latency, requests)
-  local failures = 0
-  for _, thread in ipairs(threads) do failures = failures + thread:get("failed") end
-  local e = summary.errors
-  io.write(string.format(
-    'RESULT {"requests": %%d, "duration_us": %%d, "bytes": %%d, "non2xx": %%d, "connect": %%d, "read": %%d, '
-    .. '"write": %%d, "timeout": %%d, "p50": %%d, "p90": %%d, "p95": %%d, "p99": %%d, "mean": %%f, "max": %%d}\n',
-    summary.requests, summary.duration, summary.bytes, failures, e.connect, e.read, e.write, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(95), latency:percentile(99),
-    latency.mean, latency.max))
-end
-"""
+"""  + read_bench.LUA_THREADS_AND_REPORT
 
 
 def prepare(officials: int, proposals: int) -> Consultation:

@@ -113,9 +113,10 @@ proposal_themes = sa.Table(
 class Proposal(db.Model):
     __tablename__ = "proposals"
     __table_args__ = (
-        # Lets PostgreSQL list and order a consultation's visible proposals from the index alone.
-        sa.Index("ix_proposals_listing", "consultation_id", "state", "hidden_at", "id",
-                 postgresql_include=["kind"]),
+        # Lets PostgreSQL list and order a consultation's visible proposals from the index alone
+        # (SQLite's indexes hold the row id anyway).
+        sa.Index("ix_proposals_listing", "consultation_id", "state", "hidden_at",
+                 postgresql_include=["id", "kind"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -79,9 +79,12 @@ def _give_back_quota(consultation: Consultation, organization: Organization) -> 
 
 
 def _shift_counts(proposal_ids: list[int], step: int) -> None:
+    # On the table, not through the ORM: nothing in this request reads the counters afterwards, so
+    # the session's copies need no synchronising (the hot path of the support benchmark).
+    proposals = Proposal.__table__
     if proposal_ids:
-        db.session.execute(sa.update(Proposal).where(Proposal.id.in_(sorted(proposal_ids)))
-                           .values(support_count=Proposal.support_count + step))
+        db.session.execute(sa.update(proposals).where(proposals.c.id.in_(sorted(proposal_ids)))
+                           .values(support_count=proposals.c.support_count + step))
 
 
 def _organization_support_ids(consultation: Consultation, organization: Organization) -> list[int]:
@@ -117,9 +120,9 @@ def _check_threshold(consultation: Consultation, proposal: Proposal) -> None:
 
 def _journal(action: str, proposal: Proposal, organization: Organization, by: User, now: datetime,
              source: str | None) -> None:
-    db.session.add(SupportEvent(consultation_id=proposal.consultation_id, proposal_id=proposal.id,
-                                organization_id=organization.id, actor_id=by.id, action=action, at=now,
-                                source=(source or "")[:200] or None))
+    db.session.execute(sa.insert(SupportEvent.__table__).values(
+        consultation_id=proposal.consultation_id, proposal_id=proposal.id, organization_id=organization.id,
+        actor_id=by.id, action=action, at=now, source=(source or "")[:200] or None))
 
 
 def cast_support(proposal: Proposal, organization: Organization, *, by: User, now: datetime | None = None,

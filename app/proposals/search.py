@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.consultations.models import Consultation
@@ -98,9 +99,24 @@ def matching_ids(consultation: Consultation, filters: ProposalFilters):
     return statement.order_by(*_order(filters))
 
 
+class CountedPagination(SelectPagination):
+    """A page of ids whose total comes with them: `count(*) OVER ()` rides on the scan that orders
+    the ids, instead of a second scan for the count (only a page past the end needs one)."""
+
+    def _query_items(self) -> list[int]:
+        select = self._query_args["select"].add_columns(sa.func.count().over().label("total"))
+        rows = self._query_args["session"].execute(select.limit(self.per_page).offset(self._query_offset)).all()
+        self._total = rows[0].total if rows else None
+        return [row[0] for row in rows]
+
+    def _query_count(self) -> int:
+        return self._total if self._total is not None else super()._query_count()
+
+
 def page_of_proposals(consultation: Consultation, filters: ProposalFilters, page: int, per_page: int):
     """One page of matching proposals, loaded with what the index and the API show."""
-    pagination = db.paginate(matching_ids(consultation, filters), page=page, per_page=per_page, error_out=False)
+    pagination = CountedPagination(select=matching_ids(consultation, filters), session=db.session, page=page,
+                                   per_page=per_page, error_out=False)
     ids = list(pagination.items)
     loaded = {proposal.id: proposal for proposal in db.session.scalars(
         sa.select(Proposal).where(Proposal.id.in_(ids)).options(

@@ -91,7 +91,8 @@ def consultation_proposals(slug: str):
     seed = _integer_parameter("seed", 0, 0, PRIME - 1, errors)
     if errors:
         return bad_request(errors)
-    page = page_of_proposals(consultation_, form.filters(seed), page=form.page.data or 1, per_page=per_page)
+    page = page_of_proposals(consultation_, form.filters(seed), page=form.page.data or 1, per_page=per_page,
+                             with_tags=True)
     return jsonify(page_envelope(page, [proposal_json(p, support_count=shown_support_count(p)) for p in page.items]))
 
 

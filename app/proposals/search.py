@@ -113,13 +113,17 @@ class CountedPagination(SelectPagination):
         return self._total if self._total is not None else super()._query_count()
 
 
-def page_of_proposals(consultation: Consultation, filters: ProposalFilters, page: int, per_page: int):
-    """One page of matching proposals, loaded with what the index and the API show."""
+def page_of_proposals(consultation: Consultation, filters: ProposalFilters, page: int, per_page: int, *,
+                      with_tags: bool = False):
+    """One page of matching proposals, with their organization and themes in the same query (what a
+    card shows), and their territory tags when asked (the API gives them)."""
     pagination = CountedPagination(select=matching_ids(consultation, filters), session=db.session, page=page,
                                    per_page=per_page, error_out=False)
     ids = list(pagination.items)
+    options = [joinedload(Proposal.organization), joinedload(Proposal.themes)]
+    if with_tags:
+        options.append(selectinload(Proposal.territory_tags))
     loaded = {proposal.id: proposal for proposal in db.session.scalars(
-        sa.select(Proposal).where(Proposal.id.in_(ids)).options(
-            joinedload(Proposal.organization), selectinload(Proposal.themes), selectinload(Proposal.territory_tags)))}
+        sa.select(Proposal).where(Proposal.id.in_(ids)).options(*options)).unique()}
     pagination.items = [loaded[id_] for id_ in ids]
     return pagination

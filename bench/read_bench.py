@@ -111,11 +111,13 @@ def scenario_paths(url: str) -> dict[str, list[str]]:
     }
 
 
-def read_like_people(base: str, paths: list[str], readers: int, think: float, seconds: float) -> dict:
+def read_like_people(base: str, paths: list[str], readers: int, think: float, seconds: float, *,
+                     reconnect: bool, ours=()) -> dict:
     """`readers` people, each loading a page then reading it 0.5 to 1.5 times `think` seconds.
 
     A Python client rather than wrk: at a few dozen pages a second it costs little CPU, and wrk's
     delay() counts a reader's pause in the latency of requests sent on a reopened connection.
+    `reconnect`: one connection per page, as a proxy in front of sync workers opens (nginx by default).
     """
     host, port = urllib.parse.urlsplit(base).netloc.split(":")
     latencies, failures, lock = [], [0], threading.Lock()
@@ -128,7 +130,9 @@ def read_like_people(base: str, paths: list[str], readers: int, think: float, se
         while time.monotonic() < stop:
             started = time.perf_counter()
             try:
-                connection.request("GET", rng.choice(paths))
+                if reconnect:
+                    connection.close()
+                connection.request("GET", rng.choice(paths), headers={"Connection": "close"} if reconnect else {})
                 response = connection.getresponse()
                 response.read()
                 ok = response.status == 200
@@ -142,19 +146,23 @@ def read_like_people(base: str, paths: list[str], readers: int, think: float, se
         connection.close()
 
     threads = [threading.Thread(target=reader, args=(number,)) for number in range(readers)]
+    ours_before = process_jiffies(ours)
     began = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - began
+    server_ms = (process_jiffies(ours) - ours_before) * 1000 / os.sysconf("SC_CLK_TCK")
     ordered = sorted(latencies)
 
     def percentile(share: float) -> float:
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1e6 if ordered else float("nan")
 
     return {"requests": len(ordered), "rps": len(ordered) / elapsed, "errors": failures[0], "p50": percentile(0.5),
-            "p95": percentile(0.95), "p99": percentile(0.99), "cpu_ms": float("nan"), "cores_others": 0.0}
+            "p95": percentile(0.95), "p99": percentile(0.99), "cores_others": 0.0,
+            # gunicorn and PostgreSQL only here: the client's CPU is this process's, shared with its bookkeeping.
+            "cpu_ms": server_ms / len(ordered) if ordered else float("nan")}
 
 
 def start_gunicorn(port: int, workers: int, database_url: str, log, app_module: str = "wsgi:app",
@@ -347,7 +355,8 @@ def main() -> None:
                     if args.nice:
                         for pid in ours:
                             os.setpriority(os.PRIO_PROCESS, pid, args.nice)
-                    result = (read_like_people(base, paths, connections, args.think, args.duration) if args.think
+                    result = (read_like_people(base, paths, connections, args.think, args.duration,
+                                               reconnect=args.worker_threads == 1, ours=ours) if args.think
                               else run_wrk(base, script, connections, args.threads, args.duration, ours, args.nice))
                     drain(base, paths[0])
                     result.update(scenario=name, connections=connections, urls=len(paths), busy_before=idle_busy)

@@ -92,7 +92,7 @@ def consultation_proposals(slug: str):
     if errors:
         return bad_request(errors)
     page = page_of_proposals(consultation_, form.filters(seed), page=form.page.data or 1, per_page=per_page,
-                             with_tags=True)
+                             complete=True)
     return jsonify(page_envelope(page, [proposal_json(p, support_count=shown_support_count(p)) for p in page.items]))
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import SelectPagination
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from app.consultations.models import Consultation
 from app.extensions import db
@@ -113,16 +113,21 @@ class CountedPagination(SelectPagination):
         return self._total if self._total is not None else super()._query_count()
 
 
+# What a card shows, and what deciding its support button reads: the long texts stay in the database.
+CARD_COLUMNS = (Proposal.id, Proposal.consultation_id, Proposal.kind, Proposal.organization_id, Proposal.title,
+                Proposal.summary, Proposal.state, Proposal.hidden_at, Proposal.merged_into_id, Proposal.answer_state,
+                Proposal.support_count, Proposal.comment_count)
+
+
 def page_of_proposals(consultation: Consultation, filters: ProposalFilters, page: int, per_page: int, *,
-                      with_tags: bool = False):
-    """One page of matching proposals, with their organization and themes in the same query (what a
-    card shows), and their territory tags when asked (the API gives them)."""
+                      complete: bool = False):
+    """One page of matching proposals with their organization and themes, in one query: the columns a
+    card shows, or (`complete`, for the API) every column and the territory tags."""
     pagination = CountedPagination(select=matching_ids(consultation, filters), session=db.session, page=page,
                                    per_page=per_page, error_out=False)
     ids = list(pagination.items)
-    options = [joinedload(Proposal.organization), joinedload(Proposal.themes)]
-    if with_tags:
-        options.append(selectinload(Proposal.territory_tags))
+    options = [joinedload(Proposal.organization), joinedload(Proposal.themes),
+               selectinload(Proposal.territory_tags) if complete else load_only(*CARD_COLUMNS)]
     loaded = {proposal.id: proposal for proposal in db.session.scalars(
         sa.select(Proposal).where(Proposal.id.in_(ids)).options(*options)).unique()}
     pagination.items = [loaded[id_] for id_ in ids]

@@ -1,19 +1,18 @@
 """The app plus one endpoint that exists only while the support benchmark runs.
 
 `/bench/bare/<proposal>/<cast|withdraw>` performs the same database writes as casting or
-withdrawing a support (quota, support row, proposal counter, journal) with no rule, no session and
-no form: the floor the real endpoints cannot beat. Served by `gunicorn bench.support_app:app`.
+withdrawing a support (support row, quota, proposal counter, journal), through the same functions
+of app.votes.services, with no rule, no session and no form: the floor the real endpoints cannot
+beat. Served by `gunicorn bench.support_app:app`.
 """
 
-import sqlalchemy as sa
 from flask import Blueprint, redirect, request
-from sqlalchemy.dialects import postgresql
 
 from app import create_app
+from app.core import clock
 from app.extensions import csrf, db
-from app.proposals.models import Proposal
-from app.votes.models import Support, SupportEvent, SupportQuota
-from app.votes.services import new_receipt_code
+from app.votes import services
+from app.votes.models import Support
 
 bare = Blueprint("bare", __name__)
 
@@ -22,25 +21,21 @@ bare = Blueprint("bare", __name__)
 def bare_support(proposal_id: int, action: str):
     consultation_id, organization_id, user_id = (request.form.get(name, type=int)
                                                  for name in ("consultation_id", "organization_id", "user_id"))
-    step = 1 if action == "cast" else -1
+    now = clock.now()
     if action == "cast":
-        changed = db.session.scalar(postgresql.insert(Support).values(
+        changed = services.insert_support(Support(
             consultation_id=consultation_id, proposal_id=proposal_id, organization_id=organization_id,
-            cast_by_id=user_id, receipt_code=new_receipt_code()).on_conflict_do_nothing()
-            .returning(Support.id)) is not None
+            cast_by_id=user_id, cast_at=now, receipt_code=services.new_receipt_code())) is not None
+        if changed:
+            services.take_quota(consultation_id, organization_id, limit=None)
     else:
-        changed = db.session.execute(sa.delete(Support).where(
-            Support.proposal_id == proposal_id, Support.organization_id == organization_id)).rowcount
+        changed = services.delete_support(proposal_id, organization_id)
+        if changed:
+            services.give_back_quota(consultation_id, organization_id)
     if changed:
-        quota = SupportQuota.__table__
-        db.session.execute(postgresql.insert(quota).values(
-            consultation_id=consultation_id, organization_id=organization_id, used=step).on_conflict_do_update(
-            index_elements=[quota.c.consultation_id, quota.c.organization_id], set_={"used": quota.c.used + step}))
-        db.session.execute(sa.update(Proposal).where(Proposal.id == proposal_id)
-                           .values(support_count=Proposal.support_count + step))
-        db.session.add(SupportEvent(consultation_id=consultation_id, proposal_id=proposal_id,
-                                    organization_id=organization_id, actor_id=user_id, action=action,
-                                    source=request.form.get("next")))
+        services.shift_counts([proposal_id], 1 if action == "cast" else -1)
+        services.journal(action, consultation_id=consultation_id, proposal_id=proposal_id,
+                         organization_id=organization_id, actor_id=user_id, at=now, source=request.form.get("next"))
     db.session.commit()
     return redirect(request.form.get("next") or f"/propositions/{proposal_id}")
 

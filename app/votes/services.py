@@ -55,36 +55,63 @@ def _dialect():
     return postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
 
 
-def _take_quota(consultation: Consultation, organization: Organization) -> int | None:
-    """Count one more support for the organization if its limit allows; the new total, or None.
+# The writes of a support, without any rule: on the tables, not through the ORM, since nothing in the
+# request reads them back. The support benchmark's bare endpoint (bench/support_app.py) runs these
+# same functions, so that it measures what the rules cost and nothing else.
+
+def insert_support(support: Support) -> int | None:
+    """Insert the row of a transient `support`: its id, or None when its organization already
+    supports the proposal.
+
+    ON CONFLICT DO NOTHING: a colleague's support, even one pressed at the same moment, makes this a
+    no-op instead of an error (on PostgreSQL the insert waits for the colleague's commit).
+    """
+    table = Support.__table__
+    return db.session.scalar(_dialect().insert(table).values(
+        {column: getattr(support, column) for column in SUPPORT_COLUMNS})
+        .on_conflict_do_nothing().returning(table.c.id))
+
+
+def delete_support(proposal_id: int, organization_id: int) -> bool:
+    supports = Support.__table__
+    return db.session.execute(sa.delete(supports).where(
+        supports.c.proposal_id == proposal_id, supports.c.organization_id == organization_id)).rowcount > 0
+
+
+def take_quota(consultation_id: int, organization_id: int, limit: int | None) -> int | None:
+    """Count one more support for the organization if `limit` allows; the new total, or None.
 
     One statement: the first support creates the quota row, later ones update it only while under
     the limit. On PostgreSQL the update locks the row until commit, so a colleague's concurrent cast
     waits and then sees the new total; SQLite's BEGIN IMMEDIATE serialises writers.
     """
     table = SupportQuota.__table__
-    statement = _dialect().insert(table).values(consultation_id=consultation.id, organization_id=organization.id,
+    statement = _dialect().insert(table).values(consultation_id=consultation_id, organization_id=organization_id,
                                              used=1)
-    within_limit = table.c.used < consultation.vote_limit if consultation.vote_limit else sa.true()
     return db.session.scalar(statement.on_conflict_do_update(
-        index_elements=[table.c.consultation_id, table.c.organization_id],
-        set_={"used": table.c.used + 1}, where=within_limit).returning(table.c.used))
+        index_elements=[table.c.consultation_id, table.c.organization_id], set_={"used": table.c.used + 1},
+        where=table.c.used < limit if limit else sa.true()).returning(table.c.used))
 
 
-def _give_back_quota(consultation: Consultation, organization: Organization) -> int:
+def give_back_quota(consultation_id: int, organization_id: int) -> int:
+    table = SupportQuota.__table__
     return db.session.scalar(
-        sa.update(SupportQuota)
-        .where(SupportQuota.consultation_id == consultation.id, SupportQuota.organization_id == organization.id)
-        .values(used=SupportQuota.used - 1).returning(SupportQuota.used))
+        sa.update(table).where(table.c.consultation_id == consultation_id, table.c.organization_id == organization_id)
+        .values(used=table.c.used - 1).returning(table.c.used))
 
 
-def _shift_counts(proposal_ids: list[int], step: int) -> None:
-    # On the table, not through the ORM: nothing in this request reads the counters afterwards, so
-    # the session's copies need no synchronising (the hot path of the support benchmark).
+def shift_counts(proposal_ids: list[int], step: int) -> None:
     proposals = Proposal.__table__
     if proposal_ids:
         db.session.execute(sa.update(proposals).where(proposals.c.id.in_(sorted(proposal_ids)))
                            .values(support_count=proposals.c.support_count + step))
+
+
+def journal(action: str, *, consultation_id: int, proposal_id: int, organization_id: int, actor_id: int,
+            at: datetime, source: str | None) -> None:
+    db.session.execute(sa.insert(SupportEvent.__table__).values(
+        consultation_id=consultation_id, proposal_id=proposal_id, organization_id=organization_id,
+        actor_id=actor_id, action=action, at=at, source=(source or "")[:200] or None))
 
 
 def _organization_support_ids(consultation: Consultation, organization: Organization) -> list[int]:
@@ -98,11 +125,11 @@ def _recount_after(consultation: Consultation, organization: Organization, propo
     minimum = consultation.minimum_votes_per_user
     step = 1 if used_after > used_before else -1
     if used_before >= minimum and used_after >= minimum:
-        _shift_counts([proposal.id], step)  # already counting: only this proposal moves
+        shift_counts([proposal.id], step)  # already counting: only this proposal moves
     elif max(used_before, used_after) >= minimum:
         # Crossing the minimum: every support of the organization starts or stops counting.
         supported = set(_organization_support_ids(consultation, organization)) | {proposal.id}
-        _shift_counts(list(supported), step)
+        shift_counts(list(supported), step)
 
 
 def _check_threshold(consultation: Consultation, proposal: Proposal) -> None:
@@ -116,13 +143,6 @@ def _check_threshold(consultation: Consultation, proposal: Proposal) -> None:
                                .where(Support.proposal_id == proposal.id))
     if stored >= threshold:
         raise RuleViolation(_("Cette proposition a déjà atteint le seuil de %(count)d soutiens.", count=threshold))
-
-
-def _journal(action: str, proposal: Proposal, organization: Organization, by: User, now: datetime,
-             source: str | None) -> None:
-    db.session.execute(sa.insert(SupportEvent.__table__).values(
-        consultation_id=proposal.consultation_id, proposal_id=proposal.id, organization_id=organization.id,
-        actor_id=by.id, action=action, at=now, source=(source or "")[:200] or None))
 
 
 def cast_support(proposal: Proposal, organization: Organization, *, by: User, now: datetime | None = None,
@@ -139,21 +159,18 @@ def cast_support(proposal: Proposal, organization: Organization, *, by: User, no
     _check_threshold(consultation, proposal)
     support = Support(consultation_id=consultation.id, proposal_id=proposal.id, organization_id=organization.id,
                       cast_by_id=by.id, cast_at=now, receipt_code=new_receipt_code())
-    # ON CONFLICT DO NOTHING: a colleague's support, even one pressed at the same moment, makes this
-    # a no-op instead of an error (on PostgreSQL the insert waits for the colleague's commit).
-    support.id = db.session.scalar(_dialect().insert(Support).values(
-        {column: getattr(support, column) for column in SUPPORT_COLUMNS})
-        .on_conflict_do_nothing().returning(Support.id))
+    support.id = insert_support(support)
     if support.id is None:
         raise RuleViolation(_("Votre collectivité soutient déjà cette proposition."))
-    used = _take_quota(consultation, organization)
+    used = take_quota(consultation.id, organization.id, consultation.vote_limit)
     if used is None:
-        db.session.execute(sa.delete(Support).where(Support.id == support.id))  # leave nothing behind
+        delete_support(proposal.id, organization.id)  # leave nothing behind
         raise RuleViolation(ngettext("Votre collectivité a utilisé son soutien. Retirez-le pour en donner un autre.",
                                      "Votre collectivité a utilisé ses %(num)d soutiens. Retirez-en un pour en "
                                      "donner un autre.", consultation.vote_limit))
     _recount_after(consultation, organization, proposal, used - 1, used)
-    _journal("cast", proposal, organization, by, now, source)
+    journal("cast", consultation_id=consultation.id, proposal_id=proposal.id, organization_id=organization.id,
+            actor_id=by.id, at=now, source=source)
     db.session.flush()
     return support
 
@@ -164,13 +181,12 @@ def withdraw_support(proposal: Proposal, organization: Organization, *, by: User
     now = now or clock.now()
     consultation = proposal.consultation
     refuse_if(permissions.why_not_withdraw(by, organization, proposal, now))
-    deleted = db.session.execute(sa.delete(Support).where(Support.proposal_id == proposal.id,
-                                                          Support.organization_id == organization.id))
-    if deleted.rowcount == 0:
+    if not delete_support(proposal.id, organization.id):
         raise RuleViolation(_("Votre collectivité ne soutient pas cette proposition."))
-    used = _give_back_quota(consultation, organization)
+    used = give_back_quota(consultation.id, organization.id)
     _recount_after(consultation, organization, proposal, used + 1, used)
-    _journal("withdraw", proposal, organization, by, now, source)
+    journal("withdraw", consultation_id=consultation.id, proposal_id=proposal.id, organization_id=organization.id,
+            actor_id=by.id, at=now, source=source)
     db.session.flush()
 
 

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 
 from app.consultations.models import Consultation
 from app.core import clock
@@ -29,8 +29,9 @@ def _acting_organization(organization_id: int | None) -> Organization:
 
 
 def _proposal(proposal_id: int) -> Proposal:
-    """The proposal with its consultation and phases, which every rule of supports reads."""
+    """What the rules of supports read: the proposal's state, its consultation and phases."""
     return db.get_or_404(Proposal, proposal_id, options=[
+        load_only(Proposal.id, Proposal.consultation_id, Proposal.state, Proposal.hidden_at, Proposal.merged_into_id),
         joinedload(Proposal.consultation).joinedload(Consultation.phases)])
 
 

@@ -1,7 +1,11 @@
-"""Measure the proposal pages under gunicorn with wrk: requests per second, p50 and p95 latency.
+"""Measure the proposal pages under gunicorn: requests per second, p50 and p95 latency.
 
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/agora_bench \\
+        .venv/bin/python bench/read_bench.py --connections 50 --think 2 --duration 40 --nice -10
         .venv/bin/python bench/read_bench.py [--duration 20 --connections 1,50 --reference --nice -10]
+
+The first form is 50 readers who read each page about 2 s before the next (the issue's target);
+the second, connections that never pause (saturation, with wrk).
 
 Needs data from bench/generate.py and wrk (`apt-get install -y wrk`). Starts
 `gunicorn -w 2 wsgi:app` in production mode on the benchmark database, then runs wrk against four

@@ -13,8 +13,8 @@ the limit and are refused, as in life, in the same proportion all through the ru
 slates in order made the mix of casts, refusals and withdrawals depend on where a run stopped).
 Then the same load goes to `/bench/bare/...` (bench/support_app.py): the same writes, no rule.
 After each run every invariant is checked: quotas equal stored supports, counters equal stored
-supports, and (with the rules; the bare endpoint has none) no organization over its limit. Targets: p95 under 50 ms, and at least 70 % of the bare
-endpoint's throughput.
+supports, and (with the rules; the bare endpoint has none) no organization over its limit.
+Targets: p95 under 50 ms, and at least 70 % of the bare endpoint's throughput.
 """
 
 import argparse

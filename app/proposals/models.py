@@ -224,7 +224,8 @@ class ProposalVersion(db.Model):
     number: Mapped[int]
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    snapshot: Mapped[dict] = mapped_column(sa.JSON)
+    # The whole content, read only to compare with the next save: the page lists versions without it.
+    snapshot: Mapped[dict] = mapped_column(sa.JSON, deferred=True)
     changed_fields: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
 
     proposal = relationship("Proposal", back_populates="versions")

@@ -181,6 +181,16 @@ def start_gunicorn(port: int, workers: int, database_url: str, log, app_module: 
                              app_module], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
+def stop_gunicorn(server: subprocess.Popen, log) -> None:
+    """Stop gunicorn and print the errors it logged, if any."""
+    server.terminate()
+    server.wait(timeout=30)
+    log.seek(0)
+    errors = [line for line in log if "Traceback" in line or "ERROR" in line]
+    if errors:
+        print("\ngunicorn logged errors:\n" + "".join(errors[:20]))
+
+
 def wait_until_up(base: str, path: str, server: subprocess.Popen, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -370,12 +380,7 @@ def main() -> None:
                           f"errors {result['errors']}  CPU {result['cpu_ms']:.0f} ms/request, "
                           f"{result['cores_others']:.2f} cores busy elsewhere", flush=True)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
-            log.seek(0)
-            errors = [line for line in log if "Traceback" in line or "ERROR" in line]
-            if errors:
-                print("\ngunicorn logged errors:\n" + "".join(errors[:20]))
+            stop_gunicorn(server, log)
 
     print(f"\n| scenario | connections | requests/s | p50 ms | p95 ms | p99 ms | errors (non-2xx) | "
           f"p95 < {TARGET_P95_MS} ms | CPU ms/request | cores busy elsewhere |")

@@ -28,7 +28,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 import read_bench
-from read_bench import ROOT, drain, machine, our_processes, run_wrk, wait_for_quiet, wait_until_up
+from read_bench import (ROOT, drain, machine, our_processes, run_wrk, stop_gunicorn, wait_for_quiet,
+                        wait_until_up)
 
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SECRET_KEY", read_bench.SECRET_KEY)
@@ -228,12 +229,7 @@ def main() -> None:
                     Support.consultation_id == consultation.id))
                 results[mode] = result
         finally:
-            server.terminate()
-            server.wait(timeout=30)
-            log.seek(0)
-            errors = [line for line in log if "Traceback" in line or "ERROR" in line]
-            if errors:
-                print("gunicorn logged errors:\n" + "".join(errors[:20]))
+            stop_gunicorn(server, log)
         reset(consultation)
 
     print("| endpoint | requests/s | p50 ms | p95 ms | p99 ms | failed (not 302) | supports stored after | "

@@ -119,3 +119,26 @@ def submit_proposal(consultation: Consultation, member: Membership | None = None
         services.publish_proposal(proposal, by=member.user, now=now)
     db.session.commit()
     return proposal
+
+
+# Contributions on distinct topics, for similarity and search tests: a canteen need, two unrelated
+# ones, and a new draft on the canteen again.
+CANTEEN = {"title": "Inscription en ligne à la cantine scolaire",
+           "summary": "Un portail pour inscrire les enfants au restaurant scolaire.",
+           "body": "Les familles remplissent encore un formulaire papier chaque trimestre pour inscrire leurs "
+                   "enfants au restaurant scolaire. Un portail en ligne permettrait d'inscrire les enfants, de "
+                   "signaler les absences et de payer les repas."}
+TRANSPORT = {"title": "Transport à la demande pour les communes rurales",
+             "summary": "Une navette réservable pour les habitants sans voiture.",
+             "body": "Dans nos villages il n'y a plus de ligne de bus régulière. Les personnes âgées sans voiture "
+                     "ne peuvent aller ni au marché ni chez le médecin. Une navette réservable par téléphone ou "
+                     "en ligne répondrait à ce besoin."}
+CYBER = {"title": "Sensibiliser les agents aux rançongiciels",
+         "summary": "Des formations courtes contre l'hameçonnage.",
+         "body": "Notre mairie a été paralysée une semaine par un rançongiciel après l'ouverture d'une pièce "
+                 "jointe piégée. Il nous faut des formations courtes pour apprendre aux agents à reconnaître "
+                 "l'hameçonnage."}
+NEW_CANTEEN_DRAFT = {"title": "Réservation des repas de la cantine",
+                     "summary": "Réserver ou annuler les repas la veille.",
+                     "body": "Permettre aux parents de réserver ou d'annuler la veille les repas de leurs enfants "
+                             "à la cantine, depuis leur téléphone, pour limiter le gaspillage."}

@@ -13,7 +13,8 @@ from app.extensions import db
 from app.proposals.models import Proposal, ProposalState
 from tests.browser import PLAYWRIGHT_MISSING, unavailable
 from tests.browser.axe import check_accessibility
-from tests.factories import PASSWORD, make_consultation, make_member, make_organization, make_user, submit_proposal
+from tests.factories import (CANTEEN, PASSWORD, TRANSPORT, make_consultation, make_member, make_organization, make_user,
+                             submit_proposal)
 
 try:
     from playwright.sync_api import expect
@@ -22,16 +23,6 @@ except ImportError:
 
 pytestmark = pytest.mark.browser
 
-CANTEEN = {"title": "Inscription en ligne à la cantine scolaire",
-           "summary": "Un portail pour inscrire les enfants au restaurant scolaire.",
-           "body": "Les familles remplissent encore un formulaire papier chaque trimestre pour inscrire leurs "
-                   "enfants au restaurant scolaire. Un portail en ligne permettrait d'inscrire les enfants, de "
-                   "signaler les absences et de payer les repas."}
-TRANSPORT = {"title": "Transport à la demande pour les communes rurales",
-             "summary": "Une navette réservable pour les habitants sans voiture.",
-             "body": "Dans nos villages il n'y a plus de ligne de bus régulière. Les personnes âgées sans voiture "
-                     "ne peuvent aller ni au marché ni chez le médecin.",
-             "territory_tags": ["rural"]}
 NEW_TITLE = "Réservation des repas de la cantine"
 
 
@@ -41,7 +32,8 @@ def test_an_agent_drafts_previews_similar_proposals_publishes_and_a_visitor_find
         consultation = make_consultation(PhaseKind.COLLECT)
         slug = consultation.slug
         submit_proposal(consultation, make_member(organization=make_organization("Mauriac")), **CANTEEN)
-        submit_proposal(consultation, make_member(organization=make_organization("Murat")), **TRANSPORT)
+        submit_proposal(consultation, make_member(organization=make_organization("Murat")), **TRANSPORT,
+                        territory_tags=["rural"])
         agent = make_member(make_user("jeanne.martin@saint-flour.fr", "Jeanne Martin"),
                             make_organization("Saint-Flour", departement_code="15"), role="agent")
         email = agent.user.email

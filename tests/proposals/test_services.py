@@ -21,8 +21,8 @@ from app.organizations.models import MembershipStatus
 from app.proposals import moderation, services
 from app.proposals.models import (Comment, NeedServiceLink, Proposal, ProposalCosponsor, ProposalVector, Report,
                                   ProposalState)
-from tests.factories import (make_consultation, make_member, make_organization, make_user, proposal_input,
-                             submit_proposal)
+from tests.factories import (CANTEEN, CYBER, NEW_CANTEEN_DRAFT, TRANSPORT, make_consultation, make_member,
+                             make_organization, make_user, proposal_input, submit_proposal)
 
 SECOND = timedelta(seconds=1)
 
@@ -495,36 +495,15 @@ def test_a_service_keeps_only_its_own_fields_and_a_need_only_its_own(consultatio
 
 # --- Similar proposals ----------------------------------------------------------------------------
 
-CANTEEN = ("Inscription en ligne à la cantine scolaire",
-           "Un portail pour inscrire les enfants au restaurant scolaire.",
-           "Les familles remplissent encore un formulaire papier chaque trimestre pour inscrire leurs enfants "
-           "au restaurant scolaire. Un portail en ligne permettrait d'inscrire les enfants, de signaler les "
-           "absences et de payer les repas.")
-TRANSPORT = ("Transport à la demande pour les communes rurales",
-             "Une navette réservable pour les habitants sans voiture.",
-             "Dans nos villages il n'y a plus de ligne de bus régulière. Les personnes âgées sans voiture ne "
-             "peuvent aller ni au marché ni chez le médecin. Une navette réservable par téléphone ou en ligne "
-             "répondrait à ce besoin.")
-CYBER = ("Sensibiliser les agents aux rançongiciels",
-         "Des formations courtes contre l'hameçonnage.",
-         "Notre mairie a été paralysée une semaine par un rançongiciel après l'ouverture d'une pièce jointe "
-         "piégée. Il nous faut des formations courtes pour apprendre aux agents à reconnaître l'hameçonnage.")
-NEW_CANTEEN_DRAFT = ("Réservation des repas de la cantine",
-                     "Réserver ou annuler les repas la veille.",
-                     "Permettre aux parents de réserver ou d'annuler la veille les repas de leurs enfants à la "
-                     "cantine, depuis leur téléphone, pour limiter le gaspillage.")
-
-
 def publish_text(consultation, text, **changes):
-    title, summary, body = text
-    return submit_proposal(consultation, title=title, summary=summary, body=body, **changes)
+    return submit_proposal(consultation, **text, **changes)
 
 
 def test_similar_proposals_put_the_one_on_the_same_topic_first(consultation):
     canteen = publish_text(consultation, CANTEEN)
     publish_text(consultation, TRANSPORT)
     publish_text(consultation, CYBER)
-    found = services.similar_proposals(consultation, *NEW_CANTEEN_DRAFT)
+    found = services.similar_proposals(consultation, *NEW_CANTEEN_DRAFT.values())
     assert found and found[0][0] == canteen
     scores = [score for _proposal, score in found]
     assert scores == sorted(scores, reverse=True) and scores[0] > 0.4
@@ -541,8 +520,8 @@ def test_similar_proposals_leave_out_drafts_withdrawn_hidden_other_consultations
     hidden = publish_text(consultation, CANTEEN)
     moderation.hide(hidden, by=make_user(is_admin=True))
     publish_text(make_consultation(PhaseKind.COLLECT), CANTEEN)
-    assert [p for p, _score in services.similar_proposals(consultation, *NEW_CANTEEN_DRAFT)] == [canteen]
-    assert services.similar_proposals(consultation, *CANTEEN, exclude_id=canteen.id) == []
+    assert [p for p, _score in services.similar_proposals(consultation, *NEW_CANTEEN_DRAFT.values())] == [canteen]
+    assert services.similar_proposals(consultation, *CANTEEN.values(), exclude_id=canteen.id) == []
 
 
 # --- Comments -------------------------------------------------------------------------------------

@@ -13,19 +13,9 @@ from app.organizations.models import MembershipStatus
 from app.proposals import moderation, services
 from app.proposals.models import (Comment, NeedServiceLink, Proposal, ProposalCosponsor, ProposalState,
                                   ProposalTerritoryTag, ProposalVector, ProposalVersion, Report)
-from tests.factories import (make_comment, make_consultation, make_member, make_organization, make_proposal,
-                             make_user, proposal_input, submit_proposal)
+from tests.factories import (CANTEEN, CYBER, make_comment, make_consultation, make_member, make_organization,
+                             make_proposal, make_user, proposal_input, submit_proposal)
 from tests.helpers import text_of
-
-CANTEEN = {"title": "Inscription en ligne à la cantine scolaire",
-           "summary": "Un portail pour inscrire les enfants au restaurant scolaire.",
-           "body": "Les familles remplissent encore un formulaire papier chaque trimestre pour inscrire leurs "
-                   "enfants au restaurant scolaire. Un portail en ligne permettrait d'inscrire les enfants, de "
-                   "signaler les absences et de payer les repas."}
-CYBER = {"title": "Sensibiliser les agents aux rançongiciels",
-         "summary": "Des formations courtes contre l'hameçonnage.",
-         "body": "Notre mairie a été paralysée une semaine par un rançongiciel après l'ouverture d'une pièce "
-                 "jointe piégée. Il nous faut des formations pour reconnaître l'hameçonnage."}
 
 
 @pytest.fixture

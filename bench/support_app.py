@@ -3,10 +3,11 @@
 `/bench/bare/<proposal>/<cast|withdraw>` performs the same database writes as casting or
 withdrawing a support (support row, quota, proposal counter, journal), through the same functions
 of app.votes.services, with no rule, no session and no form: the floor the real endpoints cannot
-beat. Served by `gunicorn bench.support_app:app`.
+beat. Served by `gunicorn 'bench.support_app:create_bench_app()'`; tests/test_bench_support_app.py
+checks that it writes what the real endpoints write.
 """
 
-from flask import Blueprint, redirect, request
+from flask import Blueprint, Flask, redirect, request
 
 from app import create_app
 from app.core import clock
@@ -40,6 +41,8 @@ def bare_support(proposal_id: int, action: str):
     return redirect(request.form.get("next") or f"/propositions/{proposal_id}")
 
 
-app = create_app()
-csrf.exempt(bare)
-app.register_blueprint(bare)
+def create_bench_app(config: str | None = None, **overrides) -> Flask:
+    app = create_app(config, **overrides)
+    csrf.exempt(bare)
+    app.register_blueprint(bare)
+    return app

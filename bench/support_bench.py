@@ -13,8 +13,9 @@ the limit and are refused, as in life, in the same proportion all through the ru
 slates in order made the mix of casts, refusals and withdrawals depend on where a run stopped).
 The same load goes to `/bench/bare/...` (bench/support_app.py): the same writes, no rule. Each
 round runs both endpoints, alternating which goes first; medians are taken over the rounds during
-which no other process used the machine. After each run every invariant is checked: quotas equal stored supports, counters equal stored
-supports, and (with the rules; the bare endpoint has none) no organization over its limit.
+which no other process used the machine. After each run every invariant is checked: quotas equal
+stored supports, counters equal stored supports, and (with the rules; the bare endpoint has none)
+no organization over its limit.
 Targets: p95 under 50 ms, and at least 70 % of the bare endpoint's throughput.
 """
 
@@ -137,11 +138,20 @@ def prepare(officials: int, proposals: int) -> Consultation:
     return consultation
 
 
+CHURNED = (Proposal, Support, SupportQuota, SupportEvent)
+
+
 def reset(consultation: Consultation) -> None:
+    """Empty the consultation's supports, then vacuum what the runs churn: every run starts from the
+    same state. (Without it, dead rows pile up run after run wherever autovacuum is off, as on the
+    machines of this project's sessions, and each run is slower than the one before.)"""
     for model in (SupportEvent, Support, SupportQuota, Tally):
         db.session.execute(sa.delete(model).where(model.consultation_id == consultation.id))
-    db.session.execute(sa.update(Proposal).where(Proposal.consultation_id == consultation.id).values(support_count=0))
+    db.session.execute(sa.update(Proposal).where(Proposal.consultation_id == consultation.id,
+                                                 Proposal.support_count != 0).values(support_count=0))
     db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(sa.text("VACUUM (ANALYZE) " + ", ".join(model.__tablename__ for model in CHURNED)))
 
 
 def entries(app, consultation: Consultation, seed: int) -> list[str]:

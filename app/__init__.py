@@ -13,6 +13,7 @@ from app.consultations.views import bp as consultations_bp
 from app.core import web
 from app.core.db import configure_sqlite
 from app.core.mail import mail_cli
+from app.core.sessions import JSONCookieSessionInterface
 from app.demo import demo_cli
 from app.extensions import babel, csrf, db, limiter, login_manager
 from app.organizations.directory import directory_cli
@@ -24,6 +25,7 @@ from config import CONFIGS, LANGUAGES
 
 def create_app(config: str | object | None = None, **overrides) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app.session_interface = JSONCookieSessionInterface()
     config = config or os.environ.get("AGORA_ENV", "development")
     app.config.from_object(CONFIGS[config] if isinstance(config, str) else config)
     app.config.update(overrides)

@@ -407,6 +407,9 @@ def test_members_comment_reply_and_edit_their_own_comment(client, consultation, 
     assert "Luc Bernard</strong>, Murat" in page and "Nous avons le même besoin <b>urgent</b>." in page
     comment = db.session.scalars(sa.select(Comment)).one()
     assert "<b>urgent</b>" not in client.get(f"/propositions/{proposal.id}").get_data(as_text=True)
+    empty = text_of(client.post_form(f"/propositions/{proposal.id}/commentaires", {
+        "body": "  ", "organization_id": str(neighbour.organization_id)}, follow_redirects=True))
+    assert "Le commentaire est vide." in empty  # a form's (lazily translated) error, flashed
 
     client.sign_in_as(agent.user)
     client.post_form(f"/propositions/{proposal.id}/commentaires", {

@@ -89,7 +89,8 @@ def _edit(consultation: Consultation | None):
         if done:
             return redirect(url_for("admin.edit_consultation", consultation_id=saved.id))
     return render_template("admin/consultation_form.html", form=form, consultation=consultation,
-                           phase_kinds=list(PhaseKind))
+                           phase_kinds=list(PhaseKind),
+                           supports_cast=consultation is not None and consultation_services.has_supports(consultation))
 
 
 @bp.route("/consultations/<int:consultation_id>/comite", methods=["GET", "POST"])

@@ -13,7 +13,7 @@ from app.core import audit, clock
 from app.core.errors import RuleViolation
 from app.extensions import db
 from app.organizations.models import OrganizationKind
-from app.votes.models import Support
+from app.votes.models import Support, Tally
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
@@ -37,6 +37,10 @@ class ConsultationInput:
     theme_names: list[str] = field(default_factory=list)
     phase_dates: dict[PhaseKind, tuple[datetime, datetime]] = field(default_factory=dict)
     change_reason: str = ""  # required to shorten a support window that already has supports
+
+    # What supports were cast under: once one is, these stay as they are.
+    SUPPORT_RULES = ("vote_limit", "threshold_per_proposal", "minimum_votes_per_user",
+                     "can_accumulate_supports_beyond_threshold", "eligible_kinds")
 
     SETTINGS = ("title", "slug", "description", "budget_envelope_cents", "laureate_target", "vote_limit",
                 "threshold_per_proposal", "minimum_votes_per_user",
@@ -100,11 +104,11 @@ def save_consultation(consultation: Consultation | None, data: ConsultationInput
         consultation = Consultation()
         db.session.add(consultation)
     changes = {name: getattr(data, name) for name in ConsultationInput.SETTINGS
-               if getattr(consultation, name) != getattr(data, name)}
+               if _differs(getattr(consultation, name), getattr(data, name))}
+    if not created:
+        _check_support_changes(consultation, data, changes)
     for name, value in changes.items():
         setattr(consultation, name, value)
-    if not created:
-        _check_support_window_change(consultation, data)
     _save_themes(consultation, data.theme_names)
     date_changes = _save_phases(consultation, data.phase_dates, now)
     db.session.flush()
@@ -115,17 +119,44 @@ def save_consultation(consultation: Consultation | None, data: ConsultationInput
     return consultation
 
 
-def _check_support_window_change(consultation: Consultation, data: ConsultationInput) -> None:
-    """Shortening a support window that has supports changes what counted: it needs a reason."""
+def _differs(old, new) -> bool:
+    """Whether a setting changes; a list is a set of choices, whose order is no change."""
+    if isinstance(old, list) and isinstance(new, list):
+        return sorted(old) != sorted(new)
+    return old != new
+
+
+def _check_support_changes(consultation: Consultation, data: ConsultationInput, changes: dict) -> None:
+    """Supports are counted under the rules they were cast under, within the window published.
+
+    Once a support is stored, its rules (limit, minimum, threshold, accumulation, eligible kinds)
+    stay: lowering a limit would put organizations over it, raising a minimum would leave counters
+    counting supports that no longer count. Shortening the window needs a reason, kept in the audit.
+    Once the tally is frozen and published, the window no longer moves at all: its digest would no
+    longer describe the supports.
+    """
     window = consultation.phase(PhaseKind.SUPPORT)
-    if window is None or data.change_reason.strip():
+    if window is None:
         return
     starts_at, ends_at = data.phase_dates[PhaseKind.SUPPORT]
-    shortened = starts_at > window.starts_at or ends_at < window.ends_at
-    if shortened and db.session.scalar(sa.select(Support.id).where(Support.consultation_id == consultation.id)
-                                       .limit(1)):
-        raise RuleViolation(_("Des soutiens ont déjà été exprimés : expliquez pourquoi la période de soutiens "
-                              "est raccourcie."), field="change_reason")
+    if (starts_at, ends_at) != (window.starts_at, window.ends_at) and db.session.get(Tally, consultation.id):
+        raise RuleViolation(_("Le décompte des soutiens est figé et publié : la période de soutiens ne peut "
+                              "plus changer."), field="support_starts_at")
+    rules_changed = [name for name in ConsultationInput.SUPPORT_RULES if name in changes]
+    needs_reason = (starts_at > window.starts_at or ends_at < window.ends_at) and not data.change_reason.strip()
+    if not (rules_changed or needs_reason) or not has_supports(consultation):
+        return
+    if rules_changed:
+        raise RuleViolation(_("Des soutiens ont déjà été exprimés : les règles de soutien (nombre par "
+                              "organisation, minimum, seuil, cumul, types d'organisations admis) ne peuvent "
+                              "plus changer."), field=rules_changed[0])
+    raise RuleViolation(_("Des soutiens ont déjà été exprimés : expliquez pourquoi la période de soutiens "
+                          "est raccourcie."), field="change_reason")
+
+
+def has_supports(consultation: Consultation) -> bool:
+    return db.session.scalar(sa.select(Support.id).where(Support.consultation_id == consultation.id)
+                             .limit(1)) is not None
 
 
 def _save_themes(consultation: Consultation, names: list[str]) -> None:

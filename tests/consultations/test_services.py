@@ -13,7 +13,8 @@ from app.core.audit import AuditEntry, verify_chain
 from app.core.errors import RuleViolation
 from app.demo import schedule
 from app.extensions import db
-from tests.factories import make_consultation, make_user
+from app.votes.services import cast_support, frozen_tally
+from tests.factories import make_consultation, make_member, make_organization, make_proposal, make_user
 
 
 def consultation_input(**changes) -> services.ConsultationInput:
@@ -123,3 +124,72 @@ def test_paris_wall_clock_round_trips_through_utc_across_daylight_saving():
     summer = clock.from_paris(datetime(2027, 3, 28, 12, 0))
     assert (winter.hour, summer.hour) == (11, 10)
     assert clock.to_paris(summer).hour == 12
+
+
+def dates_of(consultation) -> dict:
+    return {PhaseKind(phase.kind): (phase.starts_at, phase.ends_at) for phase in consultation.phases}
+
+
+def input_of(consultation, **changes) -> services.ConsultationInput:
+    """What the admin's form sends back for `consultation` as it is, with `changes`."""
+    values = {name: getattr(consultation, name) for name in services.ConsultationInput.SETTINGS}
+    values.update(theme_names=[theme.name for theme in consultation.themes], phase_dates=dates_of(consultation))
+    values.update(changes)
+    return services.ConsultationInput(**values)
+
+
+def cast_one_support(consultation):
+    member = make_member(organization=make_organization(kind="commune"), role="elected")
+    return cast_support(make_proposal(consultation), member.organization, by=member.user)
+
+
+RULE_CHANGES = [{"vote_limit": 2}, {"minimum_votes_per_user": 2}, {"threshold_per_proposal": 5},
+                {"can_accumulate_supports_beyond_threshold": True}, {"eligible_kinds": ["commune"]}]
+
+
+@pytest.mark.parametrize("change", RULE_CHANGES)
+def test_support_rules_stay_as_they_were_once_a_support_is_cast(change):
+    admin = make_user(is_admin=True)
+    consultation = make_consultation(PhaseKind.SUPPORT, vote_limit=3,
+                                     eligible_kinds=["commune", "epci", "departement", "region"])
+    services.save_consultation(consultation, input_of(consultation, **change), by=admin)  # no support yet
+    db.session.rollback()
+    cast_one_support(consultation)
+    [(name, value)] = change.items()
+    with pytest.raises(RuleViolation, match="les règles de soutien .* ne peuvent plus changer") as refusal:
+        services.save_consultation(consultation, input_of(consultation, **change), by=admin)
+    assert refusal.value.field == name
+    db.session.rollback()
+    assert getattr(consultation, name) != value
+
+
+def test_once_supports_are_cast_display_settings_still_change_and_reordered_kinds_are_no_change():
+    admin = make_user(is_admin=True)
+    consultation = make_consultation(PhaseKind.SUPPORT, vote_limit=3, eligible_kinds=["epci", "commune"])
+    cast_one_support(consultation)
+    services.save_consultation(consultation, input_of(consultation, votes_hidden=True, title="Nouveau titre",
+                                                      eligible_kinds=["commune", "epci"]), by=admin)
+    assert consultation.votes_hidden and consultation.title == "Nouveau titre"
+    entry = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert entry.data["settings"] == {"title": "Nouveau titre", "votes_hidden": True}
+
+
+def test_a_frozen_tally_fixes_the_support_window_for_good():
+    admin = make_user(is_admin=True)
+    consultation = make_consultation(PhaseKind.SUPPORT, vote_limit=3)
+    window = consultation.phase(PhaseKind.SUPPORT)
+    cast_one_support(consultation)
+    assert frozen_tally(consultation, now=window.ends_at) is not None
+    dates = dates_of(consultation)
+    moved = dict(dates)
+    moved[PhaseKind.SUPPORT] = (window.starts_at + timedelta(hours=1), window.ends_at)
+    with pytest.raises(RuleViolation, match="décompte des soutiens est figé") as refusal:
+        services.save_consultation(consultation, input_of(consultation, phase_dates=moved,
+                                                          change_reason="Ouverture retardée d'une heure."), by=admin)
+    assert refusal.value.field == "support_starts_at"
+    db.session.rollback()
+    assert consultation.phase(PhaseKind.SUPPORT).ends_at == window.ends_at
+    results_start, results_end = dates[PhaseKind.RESULTS]
+    dates[PhaseKind.RESULTS] = (results_start, results_end + timedelta(days=30))  # the other phases still move
+    services.save_consultation(consultation, input_of(consultation, phase_dates=dates), by=admin)
+    assert consultation.phase(PhaseKind.RESULTS).ends_at == results_end + timedelta(days=30)

@@ -654,3 +654,36 @@ def test_shortening_a_support_window_without_supports_needs_no_reason(client):
     assert flashes(done) == [("success", "Consultation enregistrée.")]
     [entry] = support_update_entries()
     assert entry.data["reason"] is None
+
+
+def test_once_supports_are_cast_the_admin_is_told_the_rules_stay_and_cannot_change_them(client):
+    consultation = make_consultation(PhaseKind.SUPPORT, vote_limit=3)
+    url = f"/admin/consultations/{consultation.id}/modifier"
+    client.sign_in_as(make_user(is_admin=True))
+    notice = "Des soutiens ont été exprimés : les règles de soutien"
+    assert notice not in text_of(client.get(url))
+    cast(make_proposal(consultation), elected())
+
+    assert notice in text_of(client.get(url))
+    page = text_of(client.post_form(url, consultation_form(consultation, vote_limit="2")))
+    assert "Le formulaire contient 1 erreur" in page
+    assert ("Des soutiens ont déjà été exprimés : les règles de soutien (nombre par organisation, minimum, seuil, "
+            "cumul, types d'organisations admis) ne peuvent plus changer.") in page
+    db.session.expire_all()
+    assert consultation.vote_limit == 3
+
+
+def test_a_frozen_tally_keeps_its_support_window_even_with_a_reason(client):
+    consultation = make_consultation(PhaseKind.SUPPORT, vote_limit=3)
+    cast(make_proposal(consultation), elected())
+    window = consultation.phase(PhaseKind.SUPPORT)
+    starts_at = window.starts_at
+    services.frozen_tally(consultation, now=window.ends_at)
+    db.session.commit()
+    later = (starts_at + timedelta(hours=1)).astimezone(PARIS).strftime("%Y-%m-%dT%H:%M")
+    client.sign_in_as(make_user(is_admin=True))
+    page = text_of(client.post_form(f"/admin/consultations/{consultation.id}/modifier", consultation_form(
+        consultation, support_starts_at=later, change_reason="Ouverture retardée.")))
+    assert "Le décompte des soutiens est figé et publié : la période de soutiens ne peut plus changer." in page
+    db.session.expire_all()
+    assert window.starts_at == starts_at and support_update_entries() == []

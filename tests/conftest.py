@@ -142,9 +142,11 @@ class Client(FlaskClient):
             return super().open(*args, **kwargs)
 
     def csrf_token(self) -> str:
+        """The token of the sign-in form, or once signed in (that page then redirects) of the sign-out
+        button: reading pages gives none."""
         if self._csrf_token is None:
-            page = self.get("/").get_data(as_text=True)
-            self._csrf_token = CSRF_PATTERN.search(page).group(1)
+            pages = (self.get(url).get_data(as_text=True) for url in ("/compte/connexion", "/"))
+            self._csrf_token = next(found.group(1) for found in map(CSRF_PATTERN.search, pages) if found)
         return self._csrf_token
 
     def post_form(self, url: str, data: dict | None = None, **kwargs):

@@ -16,7 +16,7 @@ from flask import render_template_string
 from flask_babel import ngettext
 
 from config import LANGUAGES, ROOT
-from tests.factories import make_consultation
+from tests.factories import make_consultation, make_proposal
 from tests.helpers import text_of
 
 SOURCE_FOLDERS = ("app", "templates")
@@ -148,3 +148,15 @@ def test_the_footer_switches_the_interface_to_english_and_back(client):
 def test_an_unknown_language_changes_nothing(client):
     client.post_form("/langue", {"language": "de"})
     assert '<html lang="fr"' in text_of(client.get("/"))
+
+
+def test_reading_pages_sets_no_cookie_and_the_switcher_needs_none(client):
+    """The footer's switcher carries no CSRF token, so reading a page leaves nothing in the browser."""
+    proposal = make_proposal(make_consultation("support"))
+    for url in ("/", f"/propositions/{proposal.id}", "/collectivites/", "/soutiens/verifier"):
+        response = client.get(url)
+        assert response.status_code == 200 and "Set-Cookie" not in response.headers, url
+
+    response = client.post("/langue", data={"language": "en", "next": f"/propositions/{proposal.id}"})
+    assert response.status_code == 302 and "Set-Cookie" in response.headers
+    assert '<html lang="en"' in text_of(client.get(f"/propositions/{proposal.id}"))

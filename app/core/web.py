@@ -15,7 +15,7 @@ from app.accounts.models import User
 from app.organizations.models import Membership
 from app.core import clock
 from app.core.errors import RuleViolation
-from app.extensions import db, login_manager
+from app.extensions import csrf, db, login_manager
 from config import LANGUAGES
 
 DSFR_PACKAGE = "@gouvfr/dsfr/dist"
@@ -30,6 +30,9 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = None  # the sign-in page says why on its own
     app.add_url_rule("/dsfr/<path:filename>", "dsfr", serve_dsfr)
     app.add_url_rule("/langue", "set_language", set_language, methods=["POST"])
+    # The switcher is in every page's footer: with a CSRF token, every visitor would get a session
+    # cookie on their first page. A forged request could only change the language of the page.
+    csrf.exempt(set_language)
     app.before_request(refuse_nul_characters)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)

@@ -172,25 +172,32 @@ def detail(proposal_id: int):
     if proposal.state == ProposalState.DRAFT:
         similar = services.similar_proposals(proposal.consultation, proposal.title, proposal.summary, proposal.body,
                                              exclude_id=proposal.id)
-    comment_form = CommentForm()
-    comment_form.organization_id.choices = id_choices(organizations)
-    cosponsor_form = OrganizationChoiceForm()
-    cosponsor_form.organization_id.choices = id_choices(
-        [o for o in organizations if permissions.why_not_cosponsor(current_user, o, proposal, now) is None])
+    cosponsor_form = _offered(OrganizationChoiceForm, "organization_id", id_choices(
+        [o for o in organizations if permissions.why_not_cosponsor(current_user, o, proposal, now) is None]))
     link_form = None
-    if not proposal.is_need and permissions.is_member_of(current_user, proposal.organization_id):
-        link_form = LinkForm()
+    if not proposal.is_need and proposal.is_published and permissions.is_member_of(current_user,
+                                                                                    proposal.organization_id):
         # The needs closest in meaning are the likeliest ones this service answers.
-        link_form.need_id.choices = id_choices(
+        link_form = _offered(LinkForm, "need_id", id_choices(
             (need for need, _score in services.similar_proposals(
                 proposal.consultation, proposal.title, proposal.summary, proposal.body, k=15) if need.is_need),
-            "title")
+            "title"))
     return render_template("proposals/detail.html", proposal=proposal, now=now, similar=similar,
                            show_counts=not counts_hidden(proposal.consultation, current_user, now),
                            support_options=support_options(current_user, proposal.consultation, [proposal], now),
                            comments=_comments(proposal), linked=services.linked(proposal),
-                           comment_form=comment_form, cosponsor_form=cosponsor_form, link_form=link_form,
-                           withdraw_form=WithdrawForm())
+                           comment_choices=id_choices(organizations), cosponsor_form=cosponsor_form,
+                           link_form=link_form)
+
+
+def _offered(form_class, field_name: str, choices: list):
+    """A form to show only when it offers a choice. Building a form asks for a CSRF token, which
+    would give every reader a session cookie: none is built for readers who have nothing to choose."""
+    if not choices:
+        return None
+    form = form_class()
+    form[field_name].choices = choices
+    return form
 
 
 def _refused(reason: str | None, proposal: Proposal):

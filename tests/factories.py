@@ -27,10 +27,10 @@ def _save(obj):
 
 
 def make_user(email: str | None = None, name: str | None = None, *, is_admin: bool = False,
-              confirmed: bool = True) -> User:
+              confirmed: bool = True, locale: str = "fr") -> User:
     number = next(_sequence)
     return _save(User(email=email or f"personne{number}@example.org", name=name or f"Personne {number}",
-                      password_hash=_PASSWORD_HASH, is_admin=is_admin,
+                      password_hash=_PASSWORD_HASH, is_admin=is_admin, locale=locale,
                       email_confirmed_at=clock.now() if confirmed else None))
 
 

@@ -23,6 +23,8 @@ class User(UserMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(default=False)
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # The language of the mails they receive: the one they last chose on the site.
+    locale: Mapped[str] = mapped_column(sa.String(5), default="fr", server_default="fr")
 
     memberships = relationship("Membership", back_populates="user", foreign_keys="Membership.user_id")
 

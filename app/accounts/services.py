@@ -7,7 +7,7 @@ known address send a mail to that address instead of saying so on screen.
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 import sqlalchemy as sa
@@ -55,18 +55,19 @@ def _link(endpoint: str, **values) -> str:
     return current_app.config["PUBLIC_URL"].rstrip("/") + url_for(endpoint, **values)
 
 
-def sign_up(email: str, name: str, password: str) -> User | None:
-    """Create an unconfirmed account and mail a confirmation link.
+def sign_up(email: str, name: str, password: str, locale: str = "fr") -> User | None:
+    """Create an unconfirmed account, whose mails are in `locale`, and mail a confirmation link.
 
     For an address that already has an account, mail its owner instead and create nothing.
     """
     check_password_rules(password)
     existing = find_user_by_email(email)
     if existing is not None:
-        queue_mail(existing.email, _("Votre compte Agora existe déjà"), "account_exists",
+        queue_mail(existing, _l("Votre compte Agora existe déjà"), "account_exists",
                    user=existing, reset_url=_link("accounts.forgot_password"))
         return None
-    user = User(email=normalize_email(email), name=name.strip(), password_hash=hasher.hash(password))
+    user = User(email=normalize_email(email), name=name.strip(), password_hash=hasher.hash(password),
+                locale=locale)
     db.session.add(user)
     db.session.flush()
     send_confirmation(user)
@@ -75,7 +76,7 @@ def sign_up(email: str, name: str, password: str) -> User | None:
 
 def send_confirmation(user: User) -> None:
     token = _serializer("confirm-email").dumps(user.id)
-    queue_mail(user.email, _("Confirmez votre adresse électronique"), "confirm_email",
+    queue_mail(user, _l("Confirmez votre adresse électronique"), "confirm_email",
                user=user, confirm_url=_link("accounts.confirm_email", token=token))
 
 
@@ -121,7 +122,7 @@ def request_password_reset(email: str) -> None:
         return
     # The current hash is part of the token, so a link works once: it dies with the password.
     token = _serializer("reset-password").dumps([user.id, user.password_hash[-16:]])
-    queue_mail(user.email, _("Réinitialisation de votre mot de passe"), "reset_password",
+    queue_mail(user, _l("Réinitialisation de votre mot de passe"), "reset_password",
                user=user, reset_url=_link("accounts.reset_password", token=token))
 
 

@@ -1,7 +1,7 @@
 """Sign-up, confirmation, sign-in and out, password reset, the account page."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.accounts import services
@@ -25,7 +25,8 @@ def _submitted_email() -> str:
 def sign_up():
     form = SignUpForm()
     if form.validate_on_submit() and attempt(
-            lambda: services.sign_up(form.email.data, form.name.data, form.password.data), form=form)[0]:
+            lambda: services.sign_up(form.email.data, form.name.data, form.password.data, str(get_locale())),
+            form=form)[0]:
         return redirect(url_for("accounts.check_email"))
     return render_template("accounts/sign_up.html", form=form)
 

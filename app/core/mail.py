@@ -14,6 +14,7 @@ import click
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask.cli import AppGroup
+from flask_babel import force_locale
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import clock
@@ -36,10 +37,12 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
 
 
-def queue_mail(recipient: str, subject: str, template: str, **context) -> OutboxMessage:
-    """Queue a message whose body is rendered from templates/mail/<template>.txt."""
-    body = render_template(f"mail/{template}.txt", public_url=current_app.config["PUBLIC_URL"], **context)
-    message = OutboxMessage(recipient=recipient, subject=subject, body=body)
+def queue_mail(recipient, subject, template: str, **context) -> OutboxMessage:
+    """Queue a message to the user `recipient`, in their language, not the language of whoever made
+    it be sent: `subject` is a lazy string (`_l`), the body is rendered from templates/mail/<template>.txt."""
+    with force_locale(recipient.locale):
+        body = render_template(f"mail/{template}.txt", public_url=current_app.config["PUBLIC_URL"], **context)
+        message = OutboxMessage(recipient=recipient.email, subject=str(subject), body=body)
     db.session.add(message)
     return message
 

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import (Flask, abort, current_app, flash, jsonify, redirect, render_template, request,
                    send_from_directory, session)
 from flask_babel import format_datetime, format_decimal, get_locale, gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
@@ -31,7 +32,8 @@ def init_app(app: Flask) -> None:
     app.add_url_rule("/dsfr/<path:filename>", "dsfr", serve_dsfr)
     app.add_url_rule("/langue", "set_language", set_language, methods=["POST"])
     # The switcher is in every page's footer: with a CSRF token, every visitor would get a session
-    # cookie on their first page. A forged request could only change the language of the page.
+    # cookie on their first page. A forged request could only change the language of the pages (the
+    # session cookie is SameSite=Lax: a cross-site POST does not carry it, nor the signed-in user).
     csrf.exempt(set_language)
     app.before_request(refuse_nul_characters)
     app.register_error_handler(CSRFError, handle_csrf_error)
@@ -64,9 +66,13 @@ def serve_dsfr(filename: str):
 
 
 def set_language():
+    """The visitor's language, kept for their session and, once signed in, for the mails they receive."""
     language = request.form.get("language")
     if language in LANGUAGES:
         session["locale"] = language
+        if current_user.is_authenticated:
+            current_user.locale = language
+            db.session.commit()
     return redirect(safe_next_url() or "/")
 
 

@@ -4,7 +4,7 @@ import re
 import unicodedata
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from app.accounts.models import User
 from app.core import audit, clock
@@ -114,7 +114,7 @@ def decide_membership(membership: Membership, *, accept: bool, by: User) -> Memb
     audit.record("membership.verify" if accept else "membership.refuse", actor=by, subject=membership,
                  data={"user_id": membership.user_id, "organization_id": membership.organization_id,
                        "role": membership.role})
-    queue_mail(membership.user.email, _("Votre demande d'adhésion a été traitée"), "membership_decided",
+    queue_mail(membership.user, _l("Votre demande d'adhésion a été traitée"), "membership_decided",
                membership=membership)
     return membership
 

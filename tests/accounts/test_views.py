@@ -137,3 +137,20 @@ def test_next_parameter_cannot_redirect_elsewhere(client):
     response = client.post_form("/compte/connexion", {"email": "suivant@example.org", "password": PASSWORD,
                                                       "next": "//evil.example.com/"})
     assert response.location == "/"
+
+
+def test_the_account_keeps_the_language_chosen_for_its_mails(client):
+    client.post("/langue", data={"language": "en"})
+    client.post_form("/compte/inscription", {"name": "Ada King", "email": "ada@example.org",
+                                             "password": "une phrase assez longue"})
+    user = db.session.scalar(sa.select(User).filter_by(email="ada@example.org"))
+    assert user.locale == "en"
+    mail = last_mail_to("ada@example.org")
+    assert mail.subject == "Confirm your email address" and "Confirmez" not in mail.body
+
+    french = make_user()
+    client.sign_in_as(french)
+    client.post("/langue", data={"language": "en"})
+    assert french.locale == "en"
+    client.post("/langue", data={"language": "de"})
+    assert french.locale == "en"

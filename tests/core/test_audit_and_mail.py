@@ -30,9 +30,10 @@ def test_removing_an_entry_breaks_the_chain():
     assert audit.verify_chain() == entries[2].id
 
 
-def queue(app, recipient="personne@example.org"):
+def queue(app, email=None):
     with app.test_request_context():
-        return mail.queue_mail(recipient, "Sujet", "confirm_email", user=make_user(), confirm_url="http://x/y")
+        user = make_user(email)
+        return mail.queue_mail(user, "Sujet", "confirm_email", user=user, confirm_url="http://x/y")
 
 
 def test_worker_prints_and_marks_messages_sent(app, capsys):

@@ -92,3 +92,20 @@ def test_organization_page_shows_ansm_eligibility(client):
         f"/collectivites/{small.id}"))
     big = make_organization("Grande-Ville", population=30000)
     assert "ANSM" not in text_of(client.get(f"/collectivites/{big.id}"))
+
+
+def test_the_decision_is_mailed_in_the_language_of_the_member_not_of_whoever_decides(client):
+    commune = make_organization("Murat")
+    french, english = make_user(), make_user(locale="en")
+    requests = [make_member(user, commune, status=MembershipStatus.PENDING) for user in (french, english)]
+    client.sign_in_as(make_user(is_admin=True))
+    client.post("/langue", data={"language": "en"})
+    for request in requests:
+        decided = client.post_form(f"/adhesions/{request.id}/decision", {"decision": "accept"},
+                                   follow_redirects=True)
+        assert "accepted" in text_of(decided)
+    to_french, to_english = (db.session.scalars(sa.select(OutboxMessage).filter_by(recipient=user.email)).one()
+                             for user in (french, english))
+    assert to_french.subject == "Votre demande d'adhésion a été traitée" and "a été acceptée" in to_french.body
+    assert to_english.subject == "Your membership request has been processed"
+    assert "has been accepted" in to_english.body and "acceptée" not in to_english.body

@@ -1,0 +1,23 @@
+"""Users' language, in which their mails are written
+
+Revision ID: c4e1a7d2f9b3
+Revises: 38b3810bad15
+Create Date: 2026-11-23 16:45:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = 'c4e1a7d2f9b3'
+down_revision = '38b3810bad15'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column('users', sa.Column('locale', sa.String(length=5), server_default='fr', nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('users') as batch_op:
+        batch_op.drop_column('locale')

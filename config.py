@@ -37,7 +37,7 @@ class Config:
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     # The header's identity: Marianne is reserved for State services.
     SITE_NAME = os.environ.get("SITE_NAME", "Agora")
-    SITE_TAGLINE = os.environ.get("SITE_TAGLINE", "Consultations des collectivités territoriales")
+    SITE_TAGLINE = os.environ.get("SITE_TAGLINE")  # unset: a default tagline, in the visitor's language
     OPERATOR_NAME = os.environ.get("OPERATOR_NAME", "Agora")
     OPERATOR_IS_STATE = _env_bool("OPERATOR_IS_STATE", False)
     NODE_MODULES = Path(os.environ.get("NODE_MODULES", ROOT / "node_modules"))

@@ -127,6 +127,7 @@ def test_a_page_without_contributions_says_so_in_the_singular_in_french_plural_i
 def test_the_footer_switches_the_interface_to_english_and_back(client):
     home = text_of(client.get("/"))
     assert '<html lang="fr"' in home and "Aucune consultation n'est ouverte pour l'instant." in home
+    assert "Consultations des collectivités territoriales" in home
     assert ">English</button>" in home
 
     response = client.post_form("/langue", {"language": "en", "next": "/compte/connexion"})
@@ -135,6 +136,7 @@ def test_the_footer_switches_the_interface_to_english_and_back(client):
     home = text_of(client.get("/"))
     assert '<html lang="en"' in home
     assert "No consultation is open at the moment." in home and "Local authorities" in home
+    assert "Consultations of local authorities" in home and "Consultations des collectivités" not in home
     assert "Aucune consultation" not in home and ">Français</button>" in home
     sign_in = text_of(client.get("/compte/connexion"))
     assert "<h1" in sign_in and "Sign in" in sign_in and "Forgotten your password?" in sign_in

@@ -128,7 +128,8 @@ def show_refusal(form, refusal) -> None:
 
 def site_identity() -> dict:
     config = current_app.config
-    return {"name": config["SITE_NAME"], "tagline": config["SITE_TAGLINE"],
+    return {"name": config["SITE_NAME"],
+            "tagline": config["SITE_TAGLINE"] or _("Consultations des collectivités territoriales"),
             "operator": config["OPERATOR_NAME"], "is_state": config["OPERATOR_IS_STATE"]}
 
 

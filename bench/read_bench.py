@@ -111,6 +111,8 @@ def scenario_paths(url: str) -> dict[str, list[str]]:
         "index, theme + kind filter": [f"{index}?theme={theme}&kind={kind}" for theme in themes
                                        for kind in ("need", "service")],
         "index, full-text search": [f"{index}?{urllib.parse.urlencode({'q': q})}" for q in SEARCHES],
+        "index, sorted by newest / most supported / most commented": [
+            f"{index}?sort={sort}" for sort in ("newest", "most_supported", "most_commented")],
         "proposal page": [f"/propositions/{proposal_id}" for proposal_id in proposals],
     }
 

@@ -3,13 +3,14 @@
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from app.consultations.models import PhaseKind
 from app.core import clock
 from app.extensions import db
 from app.proposals import moderation
 from app.proposals.models import ProposalTerritoryTag
-from app.proposals.search import ProposalFilters, page_of_proposals
+from app.proposals.search import SORTS, ProposalFilters, matching_ids, page_of_proposals
 from tests.factories import make_consultation, make_organization, make_proposal, make_user
 
 
@@ -213,3 +214,29 @@ def test_pagination_totals_follow_the_filters(many):
 @pytest.mark.parametrize("query", ["(((", "les", "  ", "--"])
 def test_a_query_without_meaningful_words_filters_nothing_on_either_database(library, query):
     assert set(titles(library, q=query)) == set(titles(library))
+
+
+def listing_plan(consultation, sort: str) -> str:
+    """The database's plan for the ordered ids of a page, with table scans discouraged, so that an
+    index that does not hold what the sort reads shows as such, whatever the size of the table."""
+    statement = matching_ids(consultation, ProposalFilters(sort=sort, seed=7))
+    # Values written in, with a paramstyle that leaves "%" alone, so that text() can run it.
+    dialect = type(db.engine.dialect)(paramstyle="named")
+    sql = str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        return "\n".join(db.session.scalars(sa.text("EXPLAIN " + sql)))
+    return "\n".join(row[-1] for row in db.session.execute(sa.text("EXPLAIN QUERY PLAN " + sql)))
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_every_sort_orders_from_the_listing_index_alone(consultation, sort):
+    """On PostgreSQL the listing index holds every column a sort reads: an index-only scan, where
+    the whole table was read for every page of the sorts by date or counts (36 ms at 13,500
+    proposals). SQLite's indexes carry the row id only: there, the index narrows the rows."""
+    make_proposal(consultation)
+    plan = listing_plan(consultation, sort)
+    if db.engine.dialect.name == "postgresql":
+        assert "Index Only Scan using ix_proposals_listing" in plan, plan
+    else:
+        assert "USING INDEX ix_proposals_listing" in plan or "USING COVERING INDEX ix_proposals_listing" in plan, plan

@@ -11,7 +11,8 @@ Needs data from bench/generate.py and wrk (`apt-get install -y wrk`). Starts
 `gunicorn -w 2 wsgi:app` in production mode on the benchmark database, then runs wrk against five
 scenarios, each for --duration seconds after a short warm-up: the index in its default (random)
 order, the index filtered by theme and kind, the index with a full-text search (several French
-queries), the index sorted by date or counts, and the pages of random published proposals; `--reference` adds a page without any query.
+queries), the index sorted by date or counts, and the pages of random published proposals;
+`--reference` adds a page without any query.
 wrk keeps no cookies, so each request is a first visit with its own shuffle seed. `--connections
 1,50` also measures one reader at a time, which gives the time a request costs without queueing.
 Prints a table (Markdown) with requests/s, p50, p95, p99, non-2xx answers, the CPU one request

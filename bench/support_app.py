@@ -1,13 +1,17 @@
-"""The app plus one endpoint that exists only while the support benchmark runs.
+"""The app plus two endpoints that exist only while the support benchmark runs.
 
 `/bench/bare/<proposal>/<cast|withdraw>` performs the same database writes as casting or
 withdrawing a support (support row, quota, proposal counter, journal), through the same functions
 of app.votes.services, with no rule, no session and no form: the floor the real endpoints cannot
-beat. Served by `gunicorn 'bench.support_app:create_bench_app()'`; tests/test_bench_support_app.py
-checks that it writes what the real endpoints write.
+beat. `/bench/signed-in/<proposal>/<cast|withdraw>` does the same writes behind what every signed-in
+form pays before any rule: the session, the signed-in user (Flask-Login) and the CSRF check; the
+gap between it and the real endpoints is what the support rules themselves cost. Served by
+`gunicorn 'bench.support_app:create_bench_app()'`; tests/votes/test_bench_endpoint.py checks that
+both write what the real endpoints write.
 """
 
 from flask import Blueprint, Flask, redirect, request
+from flask_login import current_user, login_required
 
 from app import create_app
 from app.core import clock
@@ -16,12 +20,23 @@ from app.votes import services
 from app.votes.models import Support
 
 bare = Blueprint("bare", __name__)
+signed_in = Blueprint("signed_in", __name__)
 
 
 @bare.post("/bench/bare/<int:proposal_id>/<any(cast, withdraw):action>")
 def bare_support(proposal_id: int, action: str):
-    consultation_id, organization_id, user_id = (request.form.get(name, type=int)
-                                                 for name in ("consultation_id", "organization_id", "user_id"))
+    return _write(proposal_id, action, user_id=request.form.get("user_id", type=int))
+
+
+@signed_in.post("/bench/signed-in/<int:proposal_id>/<any(cast, withdraw):action>")
+@login_required
+def signed_in_support(proposal_id: int, action: str):
+    return _write(proposal_id, action, user_id=current_user.id)
+
+
+def _write(proposal_id: int, action: str, user_id: int | None):
+    consultation_id, organization_id = (request.form.get(name, type=int)
+                                        for name in ("consultation_id", "organization_id"))
     now = clock.now()
     if action == "cast":
         changed = services.insert_support(Support(
@@ -45,4 +60,5 @@ def create_bench_app(config: str | None = None, **overrides) -> Flask:
     app = create_app(config, **overrides)
     csrf.exempt(bare)
     app.register_blueprint(bare)
+    app.register_blueprint(signed_in)
     return app

@@ -11,9 +11,11 @@ supports. Each official has a slate of 12 proposals for a limit of 10: wrk draws
 proposal) pairs at random and alternates casting and withdrawing for each pair, so some casts meet
 the limit and are refused, as in life, in the same proportion all through the run (walking the
 slates in order made the mix of casts, refusals and withdrawals depend on where a run stopped).
-The same load goes to `/bench/bare/...` (bench/support_app.py): the same writes, no rule. Each
-round runs both endpoints, alternating which goes first; medians are taken over the rounds during
-which no other process used the machine. After each run every invariant is checked: quotas equal
+The same load goes to `/bench/bare/...` (bench/support_app.py): the same writes, no rule, the
+issue's floor; and to `/bench/signed-in/...`: the same writes behind the session, the signed-in user
+and the CSRF check that every form pays, to tell what the rules themselves cost. Each round runs
+every endpoint, reversing their order from one round to the next; medians are taken over the
+rounds during which no other process used the machine. After each run every invariant is checked: quotas equal
 stored supports, counters equal stored supports, and (with the rules; the bare endpoint has none)
 no organization over its limit.
 Targets: p95 under 50 ms, and at least 70 % of the bare endpoint's throughput.
@@ -57,9 +59,10 @@ VOTE_LIMIT = 10
 SLATE = 12
 TARGET_P95_MS = 50
 TARGET_RATIO = 0.7
-MODES = ("real", "bare")
+MODES = ("real", "bare", "signed-in")
 DISTURBED_CORES = 0.15
-LABELS = {"real": "cast/withdraw with every rule", "bare": "bare writes, no rule"}
+LABELS = {"real": "cast/withdraw with every rule", "bare": "bare writes, no rule",
+          "signed-in": "writes behind session, user and CSRF check, no rule"}
 
 LUA = r"""
 local mode = "%(mode)s"
@@ -89,6 +92,11 @@ function request()
     headers["Cookie"] = "session=" .. e.cookie
     local path = "/propositions/" .. e.p .. (action == "cast" and "/soutenir" or "/retirer-soutien")
     return wrk.format("POST", path, headers, "csrf_token=" .. e.token .. "&organization_id=" .. e.o .. next)
+  end
+  if mode == "signed-in" then
+    headers["Cookie"] = "session=" .. e.cookie
+    return wrk.format("POST", "/bench/signed-in/" .. e.p .. "/" .. action, headers, "csrf_token=" .. e.token ..
+                      "&consultation_id=" .. e.c .. "&organization_id=" .. e.o .. next)
   end
   return wrk.format("POST", "/bench/bare/" .. e.p .. "/" .. action, headers,
                     "consultation_id=" .. e.c .. "&organization_id=" .. e.o .. "&user_id=" .. e.u .. next)
@@ -289,6 +297,10 @@ def report(rounds: list[dict]) -> None:
     print(f"bare / real CPU per request per round: {', '.join(f'{ratio:.0%}' for ratio in cpu_ratios)}; median "
           f"{statistics.median(cpu_ratios):.0%}")
     print(f"real p95 per round: {', '.join(f'{p95:.1f}' for p95 in p95s)} ms (target < {TARGET_P95_MS} ms)")
+    signed_in = [results["real"]["rps"] / results["signed-in"]["rps"] for results in quiet]
+    print(f"real / signed-in writes (what the rules cost beyond what every signed-in form pays; not the "
+          f"issue's measure): {', '.join(f'{ratio:.0%}' for ratio in signed_in)}; median "
+          f"{statistics.median(signed_in):.0%}")
 
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ from tests.factories import make_consultation, make_member, make_proposal
 
 
 @pytest.fixture
-def bench_client(app):
-    """A client of the benchmark's app; the test's session (shared by every app) holds the data."""
+def bench_app(app):
+    """The benchmark's app; the test's session (shared by every app) holds the data."""
     bench_app = create_bench_app("test", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
                                  SQLALCHEMY_ENGINE_OPTIONS=app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     bench_app.test_client_class = Client
-    return bench_app.test_client()
+    return bench_app
 
 
 def written(proposal: Proposal, official: Membership) -> dict:
@@ -40,19 +40,35 @@ def written(proposal: Proposal, official: Membership) -> dict:
     }
 
 
-def test_the_bare_endpoint_writes_what_the_real_endpoints_write(client, bench_client):
+def test_the_benchmark_endpoints_write_what_the_real_endpoints_write(client, bench_app):
     consultation = make_consultation()
-    real, bare = make_proposal(consultation), make_proposal(consultation)
-    real_official, bare_official = make_member(role="elected"), make_member(role="elected")
+    real, bare, signed = (make_proposal(consultation) for _ in range(3))
+    real_official, bare_official, signed_official = (make_member(role="elected") for _ in range(3))
     client.sign_in_as(real_official.user)
+    bare_client, signed_client = bench_app.test_client(), bench_app.test_client().sign_in_as(signed_official.user)
 
     for action, path in (("cast", "soutenir"), ("withdraw", "retirer-soutien")):
         real_response = client.post_form(f"/propositions/{real.id}/{path}", {
             "organization_id": real_official.organization_id, "next": "/ici"})
-        bare_response = bench_client.post(f"/bench/bare/{bare.id}/{action}", data={
+        bare_response = bare_client.post(f"/bench/bare/{bare.id}/{action}", data={
             "consultation_id": consultation.id, "organization_id": bare_official.organization_id,
             "user_id": bare_official.user_id, "next": "/ici"})
-        assert real_response.headers["Location"] == bare_response.headers["Location"] == "/ici"
-        assert written(real, real_official) == written(bare, bare_official)
+        signed_response = signed_client.post_form(f"/bench/signed-in/{signed.id}/{action}", {
+            "consultation_id": consultation.id, "organization_id": signed_official.organization_id, "next": "/ici"})
+        assert {real_response.headers["Location"], bare_response.headers["Location"],
+                signed_response.headers["Location"]} == {"/ici"}
+        assert written(real, real_official) == written(bare, bare_official) == written(signed, signed_official)
     assert written(bare, bare_official) == {"support": None, "quota": 0, "count": 0, "journal": [
         ("cast", True, True, "/ici"), ("withdraw", True, True, "/ici")]}
+
+
+def test_the_signed_in_floor_pays_the_session_and_csrf_check_of_every_form(bench_app):
+    consultation = make_consultation()
+    proposal, official = make_proposal(consultation), make_member(role="elected")
+    form = {"consultation_id": consultation.id, "organization_id": official.organization_id}
+    anonymous = bench_app.test_client().post_form(f"/bench/signed-in/{proposal.id}/cast", form)
+    assert "/compte/connexion" in anonymous.headers["Location"]
+    without_token = bench_app.test_client().sign_in_as(official.user).post(f"/bench/signed-in/{proposal.id}/cast",
+                                                                           data=form)
+    assert without_token.status_code == 400
+    assert written(proposal, official)["support"] is None

@@ -17,6 +17,7 @@ from flask.cli import AppGroup
 from flask_babel import force_locale
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.accounts.models import User
 from app.core import clock
 from app.core.db import UTCDateTime
 from app.extensions import db
@@ -37,7 +38,7 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
 
 
-def queue_mail(recipient, subject, template: str, **context) -> OutboxMessage:
+def queue_mail(recipient: User, subject, template: str, **context) -> OutboxMessage:
     """Queue a message to the user `recipient`, in their language, not the language of whoever made
     it be sent: `subject` is a lazy string (`_l`), the body is rendered from templates/mail/<template>.txt."""
     with force_locale(recipient.locale):

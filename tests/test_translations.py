@@ -16,7 +16,7 @@ from flask import render_template_string
 from flask_babel import ngettext
 
 from config import LANGUAGES, ROOT
-from tests.factories import make_consultation, make_proposal
+from tests.factories import make_consultation, make_proposal, make_user
 from tests.helpers import text_of
 
 SOURCE_FOLDERS = ("app", "templates")
@@ -162,3 +162,19 @@ def test_reading_pages_sets_no_cookie_and_the_switcher_needs_none(client):
     response = client.post("/langue", data={"language": "en", "next": f"/propositions/{proposal.id}"})
     assert response.status_code == 302 and "Set-Cookie" in response.headers
     assert '<html lang="en"' in text_of(client.get(f"/propositions/{proposal.id}"))
+
+
+def test_another_sites_form_can_neither_switch_the_language_nor_sign_anyone_out(app, client):
+    cross_site = {"Sec-Fetch-Site": "cross-site"}
+    # A browser sends no SameSite=Lax cookie with another site's form: the server sees a stranger,
+    # and a cookie in its answer would replace the visitor's session.
+    forged = app.test_client().post("/langue", data={"language": "en"}, headers=cross_site)
+    assert forged.status_code == 400 and "Set-Cookie" not in forged.headers
+
+    user = make_user()
+    client.sign_in_as(user)
+    assert client.post("/langue", data={"language": "en"}, headers=cross_site).status_code == 400
+    page = text_of(client.get("/"))
+    assert '<html lang="fr"' in page and "Se déconnecter" in page and user.locale == "fr"
+    mine = client.post("/langue", data={"language": "en"}, headers={"Sec-Fetch-Site": "same-origin"})
+    assert mine.status_code == 302 and user.locale == "en"

@@ -32,8 +32,7 @@ def init_app(app: Flask) -> None:
     app.add_url_rule("/dsfr/<path:filename>", "dsfr", serve_dsfr)
     app.add_url_rule("/langue", "set_language", set_language, methods=["POST"])
     # The switcher is in every page's footer: with a CSRF token, every visitor would get a session
-    # cookie on their first page. A forged request could only change the language of the pages (the
-    # session cookie is SameSite=Lax: a cross-site POST does not carry it, nor the signed-in user).
+    # cookie on their first page. set_language checks where the form comes from instead.
     csrf.exempt(set_language)
     app.before_request(refuse_nul_characters)
     app.register_error_handler(CSRFError, handle_csrf_error)
@@ -67,6 +66,10 @@ def serve_dsfr(filename: str):
 
 def set_language():
     """The visitor's language, kept for their session and, once signed in, for the mails they receive."""
+    # Browsers say where a form was sent from. Another site's form would not carry the session cookie
+    # (SameSite=Lax), but its answer would replace it, signing the visitor out: refused.
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        abort(400)
     language = request.form.get("language")
     if language in LANGUAGES:
         session["locale"] = language

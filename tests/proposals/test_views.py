@@ -1,7 +1,6 @@
 """Proposal pages and the proposals API through HTTP: what people see, and the database afterwards."""
 
 import re
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +14,7 @@ from app.proposals.models import (Comment, NeedServiceLink, Proposal, ProposalCo
                                   ProposalTerritoryTag, ProposalVector, ProposalVersion, Report)
 from tests.factories import (CANTEEN, CYBER, make_comment, make_consultation, make_member, make_organization,
                              make_proposal, make_user, proposal_input, submit_proposal)
-from tests.helpers import text_of
+from tests.helpers import counted_statements, text_of
 
 
 @pytest.fixture
@@ -605,20 +604,6 @@ def test_unknown_consultation_or_proposal_is_a_404(client):
 
 
 # --- Query counts ---------------------------------------------------------------------------------
-
-@contextmanager
-def counted_statements():
-    statements = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
-
 
 def statements_for(client, url: str) -> int:
     db.session.expunge_all()  # each request starts with an empty session, as in production

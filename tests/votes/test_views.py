@@ -18,7 +18,7 @@ from app.extensions import db
 from app.votes import services
 from app.votes.models import Support, SupportEvent
 from tests.factories import make_consultation, make_member, make_organization, make_proposal, make_user, seat
-from tests.helpers import text_of
+from tests.helpers import counted_statements, text_of
 
 PARIS = ZoneInfo("Europe/Paris")
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
@@ -687,3 +687,21 @@ def test_a_frozen_tally_keeps_its_support_window_even_with_a_reason(client):
     assert "Le décompte des soutiens est figé et publié : la période de soutiens ne peut plus changer." in page
     db.session.expire_all()
     assert window.starts_at == starts_at and support_update_entries() == []
+
+
+def test_a_support_costs_the_database_the_two_reads_its_rules_need_and_its_writes(client, monkeypatch):
+    """The hot path of the support window: a lazy load or a second read of the same rows shows here."""
+    consultation = make_consultation(PhaseKind.SUPPORT, vote_limit=3)
+    proposal, member = make_proposal(consultation), elected()
+    client.sign_in_as(member.user).csrf_token()  # fetched before counting
+    url, form = support_url(proposal), {"organization_id": member.organization_id}
+    db.session.expunge_all()  # each request starts with an empty session, as in production,
+    monkeypatch.setattr(db.session(), "expire_on_commit", False)  # which keeps what it read after a commit
+    with counted_statements() as statements:
+        response = client.post_form(url, form)
+    assert response.status_code == 302
+    sent = [" ".join(statement.split()[:3]) for statement in statements
+            if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE", "COMMIT"))]
+    assert sent == ["SELECT users.id, users.email,", "SELECT proposals.id, proposals.consultation_id,",
+                    "INSERT INTO supports", "INSERT INTO support_quotas", "UPDATE proposals SET",
+                    "INSERT INTO support_events"], sent

@@ -1,4 +1,4 @@
-"""The people who use Agora."""
+"""The people who use Agora, and their sign-in sessions."""
 
 from datetime import datetime
 
@@ -28,6 +28,20 @@ class User(UserMixin, db.Model):
 
     memberships = relationship("Membership", back_populates="user", foreign_keys="Membership.user_id")
 
+    # The token of the sign-in session this object was loaded through or just opened (app/accounts/
+    # sessions.py); never stored, only its hash is.
+    session_token = None
+
+    def get_id(self) -> str | None:
+        """What the session cookie holds for Flask-Login: the session's token, not the user's id, so
+        that the server can end the session by deleting its row."""
+        return self.session_token
+
+    def __eq__(self, other) -> bool:  # UserMixin compares get_id(), which differs per session
+        return self is other or (isinstance(other, User) and self.id is not None and self.id == other.id)
+
+    __hash__ = object.__hash__
+
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sessions of blocked users
         return self.blocked_at is None
@@ -38,3 +52,15 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+class UserSession(db.Model):
+    """A sign-in session: the cookie carries its random token, the database only the token's SHA-256,
+    so that reading the table gives no usable cookie. Deleting the row ends the session."""
+
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

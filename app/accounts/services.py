@@ -1,23 +1,35 @@
-"""Account rules: sign-up, email confirmation, authentication, password reset.
+"""Account rules: sign-up, email confirmation, authentication, password reset, changes to one's
+account, one's organizations' contributions.
 
-Answers never tell whether an email address has an account: sign-up and reset requests for a
-known address send a mail to that address instead of saying so on screen.
+Answers never tell whether an email address has an account: sign-up, reset and address-change
+requests for a known address send a mail to that address instead of saying so on screen, and cost
+the same work as for an unknown one.
 """
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_babel import gettext as _, lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User
+from app.accounts.sessions import end_every_session, start_session
 from app.core import clock
 from app.core.errors import RuleViolation
 from app.core.mail import queue_mail
+from app.core.web import public_url
 from app.extensions import db
+from app.organizations.models import Organization
+from app.proposals.models import Proposal, ProposalCosponsor
+from app.proposals.permissions import acting_organizations
 
+NAME_MAX_LENGTH = 120
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 200
 CONFIRMATION_MAX_AGE = 7 * 24 * 3600
@@ -28,12 +40,37 @@ hasher = PasswordHasher()
 _UNKNOWN_USER_HASH = hasher.hash("unknown user")
 
 
+@dataclass(frozen=True)
+class Mailbox:
+    """An address that is not, or no longer, its account's own, written to in the account's language."""
+
+    email: str
+    locale: str
+
+
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def clean_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise RuleViolation(_("Indiquez votre nom."), field="name")
+    if len(name) > NAME_MAX_LENGTH:
+        raise RuleViolation(_("Le nom compte au plus %(count)d caractères.", count=NAME_MAX_LENGTH), field="name")
+    return name
+
+
 def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
+
+
+def check_current_password(user: User, password: str) -> None:
+    """Changes to an account ask for its password: a session left open is not enough to take it over."""
+    try:
+        hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise RuleViolation(_("Ce n'est pas votre mot de passe actuel."), field="current_password") from None
 
 
 def check_password_rules(password: str) -> None:
@@ -51,23 +88,21 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=purpose)
 
 
-def _link(endpoint: str, **values) -> str:
-    return current_app.config["PUBLIC_URL"].rstrip("/") + url_for(endpoint, **values)
-
-
 def sign_up(email: str, name: str, password: str, locale: str = "fr") -> User | None:
     """Create an unconfirmed account, whose mails are in `locale`, and mail a confirmation link.
 
-    For an address that already has an account, mail its owner instead and create nothing.
+    For an address that already has an account, mail its owner instead and create nothing. Both
+    ways hash the password and queue one mail: the time taken does not tell them apart either.
     """
+    name = clean_name(name)
     check_password_rules(password)
+    password_hash = hasher.hash(password)
     existing = find_user_by_email(email)
     if existing is not None:
         queue_mail(existing, _l("Votre compte Agora existe déjà"), "account_exists",
-                   user=existing, reset_url=_link("accounts.forgot_password"))
+                   user=existing, reset_url=public_url("accounts.forgot_password"))
         return None
-    user = User(email=normalize_email(email), name=name.strip(), password_hash=hasher.hash(password),
-                locale=locale)
+    user = User(email=normalize_email(email), name=name, password_hash=password_hash, locale=locale)
     db.session.add(user)
     db.session.flush()
     send_confirmation(user)
@@ -77,7 +112,7 @@ def sign_up(email: str, name: str, password: str, locale: str = "fr") -> User | 
 def send_confirmation(user: User) -> None:
     token = _serializer("confirm-email").dumps(user.id)
     queue_mail(user, _l("Confirmez votre adresse électronique"), "confirm_email",
-               user=user, confirm_url=_link("accounts.confirm_email", token=token))
+               user=user, confirm_url=public_url("accounts.confirm_email", token=token))
 
 
 def confirm_email(token: str) -> User:
@@ -115,6 +150,13 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
+def sign_in(email: str, password: str) -> User:
+    """Authenticate, and open a session whose token `user.get_id()` gives for the cookie."""
+    user = authenticate(email, password)
+    start_session(user)
+    return user
+
+
 def request_password_reset(email: str) -> None:
     """Mail a reset link if the address has an account; do nothing visible otherwise."""
     user = find_user_by_email(email)
@@ -123,7 +165,7 @@ def request_password_reset(email: str) -> None:
     # The current hash is part of the token, so a link works once: it dies with the password.
     token = _serializer("reset-password").dumps([user.id, user.password_hash[-16:]])
     queue_mail(user, _l("Réinitialisation de votre mot de passe"), "reset_password",
-               user=user, reset_url=_link("accounts.reset_password", token=token))
+               user=user, reset_url=public_url("accounts.reset_password", token=token))
 
 
 def reset_password(token: str, new_password: str) -> User:
@@ -139,6 +181,8 @@ def reset_password(token: str, new_password: str) -> User:
         raise invalid
     check_password_rules(new_password)
     user.password_hash = hasher.hash(new_password)
+    # Whoever knew the old password may have signed in somewhere: every session ends.
+    end_every_session(user)
     # Following a link sent to the address proves it, as confirmation does.
     user.email_confirmed_at = user.email_confirmed_at or clock.now()
     return user
@@ -149,3 +193,102 @@ def resend_confirmation(email: str) -> None:
     user = find_user_by_email(email)
     if user is not None and not user.is_confirmed:
         send_confirmation(user)
+
+
+def rename(user: User, name: str) -> User:
+    user.name = clean_name(name)
+    return user
+
+
+def change_password(user: User, current_password: str, new_password: str) -> User:
+    """Replace the password of `user`, who types the current one. Every session of the account ends,
+    as after a reset, and a fresh one opens for the person who changed it (`user.get_id()`)."""
+    check_current_password(user, current_password)
+    check_password_rules(new_password)
+    user.password_hash = hasher.hash(new_password)
+    end_every_session(user)
+    start_session(user)
+    return user
+
+
+def request_email_change(user: User, new_email: str, current_password: str) -> None:
+    """Mail a link to `new_email`; the account's address changes only once it is followed.
+
+    An address that is already another account's is not revealed: its owner gets a mail saying so,
+    and the answer and the work done are the same.
+    """
+    check_current_password(user, current_password)
+    new_email = normalize_email(new_email)
+    if new_email == user.email:
+        raise RuleViolation(_("C'est déjà l'adresse de votre compte."), field="email")
+    owner = find_user_by_email(new_email)
+    if owner is not None:
+        queue_mail(owner, _l("Votre adresse est déjà celle d'un compte Agora"), "email_taken",
+                   user=owner, reset_url=public_url("accounts.forgot_password"))
+        return
+    # The old address is part of the token: a link works once, and dies if the address changes otherwise.
+    token = _serializer("change-email").dumps([user.id, user.email, new_email])
+    queue_mail(Mailbox(new_email, user.locale), _l("Confirmez votre nouvelle adresse électronique"),
+               "confirm_new_email", user=user, confirm_url=public_url("accounts.confirm_new_email", token=token))
+
+
+def confirm_new_email(token: str) -> User:
+    """Give the account the address the link was sent to, and tell its previous address."""
+    invalid = RuleViolation(_("Ce lien de changement d'adresse n'est pas valide ou a déjà servi."))
+    try:
+        user_id, old_email, new_email = _serializer("change-email").loads(token, max_age=CONFIRMATION_MAX_AGE)
+    except SignatureExpired:
+        raise RuleViolation(_("Ce lien de changement d'adresse a expiré. "
+                              "Demandez-en un nouveau depuis votre compte.")) from None
+    except (BadSignature, ValueError, TypeError):
+        raise invalid from None
+    user = db.session.get(User, user_id)
+    if user is None or user.email != old_email:
+        raise invalid
+    try:
+        with db.session.begin_nested():
+            user.email = new_email
+    except IntegrityError:  # unique email: an account was created with it since the request
+        # Only whoever reads the new address's mail holds this link: telling them reveals nothing.
+        raise RuleViolation(_("Cette adresse est devenue celle d'un autre compte entre-temps.")) from None
+    # Following a link sent to the address proves it, as confirmation does.
+    user.email_confirmed_at = clock.now()
+    queue_mail(Mailbox(old_email, user.locale), _l("L'adresse de votre compte Agora a changé"),
+               "email_changed", user=user)
+    return user
+
+
+@dataclass
+class OrganizationContributions:
+    """What one organization drafted, published or withdrew, and the proposals it co-sponsors."""
+
+    organization: Organization
+    own: list[Proposal] = field(default_factory=list)
+    cosponsored: list[Proposal] = field(default_factory=list)
+
+
+def last_change(proposal: Proposal) -> datetime:
+    """Edits move `updated_at`; publishing and withdrawing keep dates of their own."""
+    return max(moment for moment in (proposal.updated_at, proposal.published_at, proposal.withdrawn_at) if moment)
+
+
+def contributions_of(user: User) -> list[OrganizationContributions]:
+    """For each verified organization `user` acts for, by name: its proposals in every state and
+    consultation, and those it co-sponsors that anyone may see, last changed first. Two queries."""
+    groups = {organization.id: OrganizationContributions(organization)
+              for organization in sorted(acting_organizations(user), key=lambda organization: organization.name)}
+    own = db.session.scalars(sa.select(Proposal).where(Proposal.organization_id.in_(list(groups)))
+                             .options(joinedload(Proposal.consultation)))
+    for proposal in own:
+        groups[proposal.organization_id].own.append(proposal)
+    # A hidden proposal is shown to its own organization's members only (proposals.permissions.can_see).
+    cosponsored = db.session.execute(
+        sa.select(ProposalCosponsor.organization_id, Proposal).join(ProposalCosponsor.proposal)
+        .where(ProposalCosponsor.organization_id.in_(list(groups)), Proposal.hidden_at.is_(None))
+        .options(joinedload(Proposal.consultation), joinedload(Proposal.organization)))
+    for organization_id, proposal in cosponsored:
+        groups[organization_id].cosponsored.append(proposal)
+    for group in groups.values():
+        group.own.sort(key=last_change, reverse=True)
+        group.cosponsored.sort(key=last_change, reverse=True)
+    return list(groups.values())

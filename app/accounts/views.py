@@ -1,11 +1,13 @@
-"""Sign-up, confirmation, sign-in and out, password reset, the account page."""
+"""Sign-up, confirmation, sign-in and out, password reset, the account page and its changes."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.accounts import services
-from app.accounts.forms import EmailForm, NewPasswordForm, SignInForm, SignUpForm
+from app.accounts import services, sessions
+from app.accounts.forms import (EmailChangeForm, EmailForm, NameForm, NewPasswordForm, PasswordChangeForm,
+                                SignInForm, SignUpForm)
 from app.core.web import attempt, safe_next_url
 from app.extensions import db, limiter
 
@@ -18,6 +20,18 @@ def _sign_in_limit() -> str:
 
 def _submitted_email() -> str:
     return request.form.get("email", "").strip().lower()
+
+
+def _signed_in_account() -> str:
+    """Per account too, so that a session left open cannot try passwords from many addresses. (Limits
+    are checked before login_required refuses visitors: they count per address.)"""
+    return f"account:{current_user.id}" if current_user.is_authenticated else get_remote_address()
+
+
+def _account_change_limits(view):
+    """Changes to one's account ask for the password: limited as sign-in is, one count for all of them."""
+    view = limiter.shared_limit(_sign_in_limit, "account-change", methods=["POST"], key_func=_signed_in_account)(view)
+    return limiter.shared_limit(_sign_in_limit, "account-change-by-address", methods=["POST"])(view)
 
 
 @bp.route("/inscription", methods=["GET", "POST"])
@@ -59,7 +73,7 @@ def sign_in():
         return redirect(safe_next_url() or url_for("consultations.home"))
     form = SignInForm()
     if form.validate_on_submit():
-        done, user = attempt(lambda: services.authenticate(form.email.data, form.password.data))
+        done, user = attempt(lambda: services.sign_in(form.email.data, form.password.data))
         if done:
             login_user(user)
             flash(_("Bienvenue, %(name)s.", name=user.name), "success")
@@ -69,8 +83,9 @@ def sign_in():
 
 @bp.post("/deconnexion")
 def sign_out():
+    token = current_user.get_id()  # ends this browser's session only: the others stay signed in
     logout_user()
-    flash(_("Vous êtes déconnecté."), "success")
+    attempt(lambda: sessions.end_session(token), success=_("Vous êtes déconnecté."))
     return redirect(url_for("consultations.home"))
 
 
@@ -101,3 +116,62 @@ def reset_password(token: str):
 @login_required
 def account():
     return render_template("accounts/account.html")
+
+
+def _change_page(form, title: str, button: str):
+    return render_template("accounts/change.html", form=form, title=title, button=button)
+
+
+@bp.route("/nom", methods=["GET", "POST"])
+@login_required
+@_account_change_limits
+def change_name():
+    form = NameForm(obj=current_user)
+    if form.validate_on_submit() and attempt(lambda: services.rename(current_user, form.name.data), form=form,
+                                             success=_("Votre nom est modifié."))[0]:
+        return redirect(url_for("accounts.account"))
+    return _change_page(form, _("Modifier votre nom"), _("Enregistrer"))
+
+
+@bp.route("/adresse", methods=["GET", "POST"])
+@login_required
+@_account_change_limits
+def change_email():
+    form = EmailChangeForm()
+    # The same answer whether or not the address is another account's (see the service).
+    if form.validate_on_submit() and attempt(
+            lambda: services.request_email_change(current_user, form.email.data, form.current_password.data),
+            form=form, success=_("Un lien de confirmation vient d'être envoyé à %(email)s : votre adresse changera "
+                                 "quand vous l'aurez suivi.", email=services.normalize_email(form.email.data)))[0]:
+        return redirect(url_for("accounts.account"))
+    return _change_page(form, _("Changer d'adresse électronique"), _("Envoyer le lien de confirmation"))
+
+
+@bp.get("/adresse/confirmer/<token>")
+def confirm_new_email(token: str):
+    """Followed from the new address's mailbox, maybe in another browser: the link is the proof."""
+    done, user = attempt(lambda: services.confirm_new_email(token))
+    if done:
+        flash(_("L'adresse de votre compte est désormais %(email)s.", email=user.email), "success")
+    return redirect(url_for("accounts.account" if current_user.is_authenticated else "accounts.sign_in"))
+
+
+@bp.route("/mot-de-passe", methods=["GET", "POST"])
+@login_required
+@_account_change_limits
+def change_password():
+    form = PasswordChangeForm()
+    user = current_user._get_current_object()
+    if form.validate_on_submit() and attempt(
+            lambda: services.change_password(user, form.current_password.data, form.password.data), form=form,
+            success=_("Votre mot de passe a été changé. Vos autres sessions sont fermées."))[0]:
+        login_user(user)  # the session the service opened in place of this browser's, which it ended
+        return redirect(url_for("accounts.account"))
+    return _change_page(form, _("Changer de mot de passe"), _("Changer le mot de passe"))
+
+
+@bp.get("/contributions")
+@login_required
+def contributions():
+    return render_template("accounts/contributions.html", groups=services.contributions_of(current_user),
+                           last_change=services.last_change)

@@ -9,6 +9,7 @@ import sys
 import time
 from datetime import datetime
 from email.message import EmailMessage
+from typing import Protocol
 
 import click
 import sqlalchemy as sa
@@ -17,7 +18,6 @@ from flask.cli import AppGroup
 from flask_babel import force_locale
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.accounts.models import User
 from app.core import clock
 from app.core.db import UTCDateTime
 from app.extensions import db
@@ -38,8 +38,15 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
 
 
-def queue_mail(recipient: User, subject, template: str, **context) -> OutboxMessage:
-    """Queue a message to the user `recipient`, in their language, not the language of whoever made
+class Recipient(Protocol):
+    """Whom a mail goes to: an address and the language to write in (a User, most often)."""
+
+    email: str
+    locale: str
+
+
+def queue_mail(recipient: Recipient, subject, template: str, **context) -> OutboxMessage:
+    """Queue a message to `recipient`, in their language, not the language of whoever made
     it be sent: `subject` is a lazy string (`_l`), the body is rendered from templates/mail/<template>.txt."""
     with force_locale(recipient.locale):
         body = render_template(f"mail/{template}.txt", public_url=current_app.config["PUBLIC_URL"], **context)

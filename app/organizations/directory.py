@@ -1,7 +1,8 @@
 """Load the official directory of French collectivities (@etalab/decoupage-administratif).
 
 The data package is installed from the npm registry at a pinned version; this module reads its
-JSON files and upserts communes, EPCI, départements and régions, keyed by (kind, INSEE code).
+JSON files and upserts communes, EPCI, départements and régions, keyed by (kind, INSEE code), then
+brings the communes' postal codes in line with the package.
 """
 
 import json
@@ -13,7 +14,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.extensions import db
-from app.organizations.models import Organization, OrganizationKind
+from app.organizations.models import Organization, OrganizationKind, OrganizationPostalCode
 from app.organizations.services import normalize_name
 
 PACKAGE = "@etalab/decoupage-administratif"
@@ -28,6 +29,10 @@ def data_dir() -> Path:
 def _read(directory: Path, name: str) -> list[dict]:
     with open(directory / f"{name}.json", encoding="utf-8") as file:
         return json.load(file)
+
+
+def _is_current_commune(commune: dict) -> bool:
+    return commune["type"] == "commune-actuelle"
 
 
 def _row(kind: OrganizationKind, code: str, name: str, **fields) -> dict:
@@ -49,7 +54,7 @@ def directory_rows(directory: Path) -> list[dict]:
     rows += [_row(OrganizationKind.COMMUNE, commune["code"], commune["nom"], siren=commune.get("siren"),
                   population=commune.get("population"), departement_code=commune.get("departement"),
                   region_code=commune.get("region"))
-             for commune in _read(directory, "communes") if commune["type"] == "commune-actuelle"]
+             for commune in _read(directory, "communes") if _is_current_commune(commune)]
     return rows
 
 
@@ -73,16 +78,36 @@ def import_directory(directory: Path | None = None) -> dict[str, int]:
     if updates:
         db.session.execute(sa.update(Organization), updates)
     _link_communes_to_epci(directory)
+    _sync_postal_codes(directory)
     return {"inserted": len(inserts), "updated": len(updates)}
 
 
-def _link_communes_to_epci(directory: Path) -> None:
-    ids = dict(db.session.execute(
+def _ids_by_insee_code(*kinds: OrganizationKind) -> dict[str, int]:
+    return dict(db.session.execute(
         sa.select(Organization.insee_code, Organization.id)
-        .where(Organization.kind.in_([OrganizationKind.COMMUNE.value, OrganizationKind.EPCI.value]))).all())
+        .where(Organization.kind.in_([kind.value for kind in kinds]))).all())
+
+
+def _link_communes_to_epci(directory: Path) -> None:
+    ids = _ids_by_insee_code(OrganizationKind.COMMUNE, OrganizationKind.EPCI)
     links = [{"id": ids[commune], "epci_id": ids[epci]}
              for commune, epci in _epci_of_communes(directory).items() if commune in ids and epci in ids]
     db.session.execute(sa.update(Organization), links)
+
+
+def _sync_postal_codes(directory: Path) -> None:
+    """Make the table hold exactly the package's postal codes, touching only the rows that differ."""
+    ids = _ids_by_insee_code(OrganizationKind.COMMUNE)
+    wanted = {(ids[commune["code"]], postal_code) for commune in _read(directory, "communes")
+              if _is_current_commune(commune) for postal_code in commune.get("codesPostaux", [])}
+    table = OrganizationPostalCode.__table__
+    stored = {tuple(row) for row in db.session.execute(sa.select(table.c.organization_id, table.c.postal_code))}
+    if gone := stored - wanted:
+        db.session.execute(table.delete().where(table.c.organization_id == sa.bindparam("gone_id"),
+                                                table.c.postal_code == sa.bindparam("gone_code")),
+                           [{"gone_id": id_, "gone_code": code} for id_, code in gone])
+    if new := wanted - stored:
+        db.session.execute(table.insert(), [{"organization_id": id_, "postal_code": code} for id_, code in new])
 
 
 directory_cli = AppGroup("directory", help="Répertoire officiel des collectivités.")

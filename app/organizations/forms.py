@@ -6,7 +6,8 @@ from wtforms import IntegerField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
-from app.organizations.models import KIND_LABELS, MembershipRole, OrganizationKind
+from app.core.forms import enum_choices
+from app.organizations.models import MembershipRole, OrganizationKind
 
 DEPARTEMENT_PATTERN = r"^(\d{2}|2[AB]|97\d)$"
 
@@ -17,7 +18,7 @@ class DirectorySearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Nom, code INSEE ou SIREN"), validators=[Optional(), Length(max=100)])
+    q = StringField(_l("Nom, code postal, code INSEE ou SIREN"), validators=[Optional(), Length(max=100)])
     kind = SelectField(_l("Type"), validators=[Optional()], validate_choice=True)
     departement = StringField(_l("Département (code)"), validators=[
         Optional(), Regexp(DEPARTEMENT_PATTERN, message=_l("Code de département inconnu, par exemple 15 ou 2A."))])
@@ -26,20 +27,17 @@ class DirectorySearchForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.kind.choices = [SelectChoice("", _l("Tous les types"))] + [
-            SelectChoice(kind.value, KIND_LABELS[kind]) for kind in OrganizationKind]
+        self.kind.choices = [SelectChoice("", _l("Tous les types")), *enum_choices(OrganizationKind)]
 
 
 class JoinForm(FlaskForm):
     role = RadioField(_l("J'y exerce en tant que"), validators=[InputRequired(_l("Choisissez votre rôle."))],
-                      choices=[SelectChoice(MembershipRole.AGENT.value, _l("Agent")),
-                               SelectChoice(MembershipRole.ELECTED.value, _l("Élu ou élue"))])
+                      choices=enum_choices(MembershipRole))
 
 
 class OrganizationForm(FlaskForm):
-    kind = SelectField(_l("Type d'organisation"), validators=[InputRequired()], choices=[
-        SelectChoice(kind.value, KIND_LABELS[kind]) for kind in OrganizationKind
-        if kind not in OrganizationKind.directory_kinds()])
+    kind = SelectField(_l("Type d'organisation"), validators=[InputRequired()], choices=enum_choices(
+        OrganizationKind, only=set(OrganizationKind) - set(OrganizationKind.directory_kinds())))
     name = StringField(_l("Nom"), validators=[InputRequired(_l("Indiquez le nom.")), Length(max=200)])
     siren = StringField(_l("Numéro SIREN"), validators=[InputRequired(_l("Indiquez le numéro SIREN."))],
                         render_kw={"inputmode": "numeric", "autocomplete": "off"})

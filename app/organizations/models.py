@@ -1,6 +1,5 @@
 """Organizations, seeded from the official directory, and memberships of users in them."""
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -10,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core import clock
 from app.core.db import UTCDateTime
+from app.core.enums import LabelledEnum
 from app.extensions import db
 
 # ANSM: free tailored support for small communes and groupings.
@@ -17,7 +17,7 @@ ANSM_COMMUNE_MAX_POPULATION = 3_500
 ANSM_EPCI_MAX_POPULATION = 15_000
 
 
-class OrganizationKind(enum.StrEnum):
+class OrganizationKind(LabelledEnum):
     COMMUNE = "commune"
     EPCI = "epci"
     DEPARTEMENT = "departement"
@@ -27,26 +27,17 @@ class OrganizationKind(enum.StrEnum):
     COMPANY = "entreprise"
     STATE = "etat"
 
-    @property
-    def label(self) -> str:
-        return str(KIND_LABELS[self])
+    @classmethod
+    def labels(cls):
+        return {cls.COMMUNE: _l("Commune"), cls.EPCI: _l("Intercommunalité (EPCI)"),
+                cls.DEPARTEMENT: _l("Département"), cls.REGION: _l("Région"), cls.SYNDICAT: _l("Syndicat mixte"),
+                cls.ASSOCIATION: _l("Association"), cls.COMPANY: _l("Entreprise"),
+                cls.STATE: _l("Service de l'État")}
 
     @classmethod
     def directory_kinds(cls) -> tuple["OrganizationKind", ...]:
         """Kinds loaded from the official directory; the others are added by admins."""
         return cls.COMMUNE, cls.EPCI, cls.DEPARTEMENT, cls.REGION
-
-
-KIND_LABELS = {
-    OrganizationKind.COMMUNE: _l("Commune"),
-    OrganizationKind.EPCI: _l("Intercommunalité (EPCI)"),
-    OrganizationKind.DEPARTEMENT: _l("Département"),
-    OrganizationKind.REGION: _l("Région"),
-    OrganizationKind.SYNDICAT: _l("Syndicat mixte"),
-    OrganizationKind.ASSOCIATION: _l("Association"),
-    OrganizationKind.COMPANY: _l("Entreprise"),
-    OrganizationKind.STATE: _l("Service de l'État"),
-}
 
 
 class Organization(db.Model):
@@ -93,24 +84,32 @@ class Organization(db.Model):
         return f"<Organization {self.id} {self.kind} {self.name}>"
 
 
-class MembershipRole(enum.StrEnum):
+class OrganizationPostalCode(db.Model):
+    """A commune's postal code: a commune may have several, and several communes may share one."""
+
+    __tablename__ = "organization_postal_codes"
+
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id"), primary_key=True)
+    postal_code: Mapped[str] = mapped_column(sa.String(5), primary_key=True, index=True)
+
+
+class MembershipRole(LabelledEnum):
     AGENT = "agent"
     ELECTED = "elected"
 
-    @property
-    def label(self) -> str:
-        return str({self.AGENT: _l("Agent"), self.ELECTED: _l("Élu ou élue")}[self])
+    @classmethod
+    def labels(cls):
+        return {cls.AGENT: _l("Agent"), cls.ELECTED: _l("Élu ou élue")}
 
 
-class MembershipStatus(enum.StrEnum):
+class MembershipStatus(LabelledEnum):
     PENDING = "pending"
     VERIFIED = "verified"
     REFUSED = "refused"
 
-    @property
-    def label(self) -> str:
-        return str({self.PENDING: _l("En attente"), self.VERIFIED: _l("Vérifiée"),
-                    self.REFUSED: _l("Refusée")}[self])
+    @classmethod
+    def labels(cls):
+        return {cls.PENDING: _l("En attente"), cls.VERIFIED: _l("Vérifiée"), cls.REFUSED: _l("Refusée")}
 
 
 class Membership(db.Model):

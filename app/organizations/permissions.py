@@ -13,12 +13,23 @@ def verified_membership(user, organization_id: int) -> Membership | None:
                  if membership.organization_id == organization_id and membership.counts), None)
 
 
+def _verifying_memberships(column):
+    """Select `column` of the memberships that let their holder verify others: a verified elected
+    official of a verified organization."""
+    return (sa.select(column)
+            .join(Organization, Organization.id == Membership.organization_id)
+            .where(Membership.role == MembershipRole.ELECTED, Membership.status == MembershipStatus.VERIFIED,
+                   Organization.is_verified))
+
+
 def organizations_verified_by(user):
     """Subquery of organizations where `user` is a verified elected official of a verified organization."""
-    return (sa.select(Membership.organization_id)
-            .join(Organization, Organization.id == Membership.organization_id)
-            .where(Membership.user_id == user.id, Membership.role == MembershipRole.ELECTED,
-                   Membership.status == MembershipStatus.VERIFIED, Organization.is_verified))
+    return _verifying_memberships(Membership.organization_id).where(Membership.user_id == user.id)
+
+
+def verifiers_of(organization_id: int):
+    """Subquery of the users who verify requests to join that organization, admins aside."""
+    return _verifying_memberships(Membership.user_id).where(Membership.organization_id == organization_id)
 
 
 def can_verify_membership(user, membership: Membership) -> bool:

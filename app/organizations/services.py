@@ -10,20 +10,25 @@ from app.accounts.models import User
 from app.core import audit, clock
 from app.core.errors import RuleViolation
 from app.core.mail import queue_mail
+from app.core.web import public_url
 from app.extensions import db
 from app.organizations import permissions
 from app.organizations.models import (
-    Membership, MembershipRole, MembershipStatus, Organization, OrganizationKind,
+    Membership, MembershipRole, MembershipStatus, Organization, OrganizationKind, OrganizationPostalCode,
 )
 
 SEARCH_MAX_LENGTH = 100
+# The directory spells Saint and Sainte out, people (and a few EPCI names) abbreviate them: names
+# and queries both go through normalize_name, so either spelling finds the other.
+ABBREVIATIONS = {"st": "saint", "ste": "sainte"}
 
 
 def normalize_name(text: str) -> str:
-    """Lower-case, accent-free, punctuation folded to spaces: 'Saint-Étienne' -> 'saint etienne'."""
+    """Lower-case, accent-free, punctuation folded to spaces, St and Ste spelled out:
+    'St-Étienne' -> 'saint etienne'."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     letters = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", letters).split())
+    return " ".join(ABBREVIATIONS.get(word, word) for word in re.sub(r"[^a-z0-9]+", " ", letters).split())
 
 
 def is_valid_siren(siren: str) -> bool:
@@ -40,12 +45,15 @@ def is_valid_siren(siren: str) -> bool:
 
 
 def search_organizations(query: str = "", kind: str | None = None, departement: str | None = None):
-    """A select of organizations matching a name, an INSEE code or a SIREN; the largest first."""
+    """A select of organizations matching a name, a postal or INSEE code or a SIREN; the largest first."""
     statement = sa.select(Organization)
     text = query.strip()
     if re.fullmatch(r"\d{9}", text):
         statement = statement.where(Organization.siren == text)
-    elif re.fullmatch(r"(\d{5}|2[abAB]\d{3})", text):
+    elif re.fullmatch(r"\d{5}", text):  # both kinds of code are five digits: look for either
+        statement = statement.where(sa.or_(Organization.insee_code == text, Organization.id.in_(
+            sa.select(OrganizationPostalCode.organization_id).where(OrganizationPostalCode.postal_code == text))))
+    elif re.fullmatch(r"2[abAB]\d{3}", text):  # Corsica's INSEE codes; its postal codes are digits
         statement = statement.where(Organization.insee_code == text.upper())
     elif text:
         words = normalize_name(text).split()
@@ -99,7 +107,25 @@ def request_membership(user: User, organization: Organization, role: str) -> Mem
     membership.verified_by = None
     membership.verified_at = None
     db.session.flush()
+    _announce_request(membership)
     return membership
+
+
+def _announce_request(membership: Membership) -> None:
+    """Mail a new request to those who can decide it: the organization's verified elected officials,
+    or the admins when it has none, so that it never waits unseen."""
+    deciders = db.session.scalars(_active_users_except(membership.user).where(
+        User.id.in_(permissions.verifiers_of(membership.organization_id)))).all()
+    if not deciders:
+        deciders = db.session.scalars(_active_users_except(membership.user).where(User.is_admin)).all()
+    for decider in deciders:
+        queue_mail(decider, _l("Une demande d'adhésion attend votre décision"), "membership_requested",
+                   decider=decider, membership=membership, decide_url=public_url("organizations.pending_requests"))
+
+
+def _active_users_except(user: User):
+    # Blocked users cannot sign in to decide.
+    return sa.select(User).where(User.id != user.id, User.blocked_at.is_(None)).order_by(User.id)
 
 
 def decide_membership(membership: Membership, *, accept: bool, by: User) -> Membership:
@@ -127,3 +153,9 @@ def pending_requests_for(user: User):
             Membership.organization_id.in_(permissions.organizations_verified_by(user)),
             Membership.user_id != user.id)
     return statement.order_by(Membership.created_at)
+
+
+def count_pending_requests_for(user: User) -> int:
+    """How many pending requests `user` may decide, by the same rule as pending_requests_for."""
+    return db.session.scalar(pending_requests_for(user).order_by(None)
+                             .with_only_columns(sa.func.count(), maintain_column_froms=True))

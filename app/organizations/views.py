@@ -1,14 +1,15 @@
 """Directory search, organization pages, membership requests and their verification."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, abort, flash, has_request_context, redirect, render_template, request, url_for
+from flask_babel import format_decimal, gettext as _
 from flask_login import current_user, login_required
 
 from app.core.web import attempt, safe_next_url
 from app.extensions import db
 from app.organizations import permissions, services
 from app.organizations.forms import DirectorySearchForm, JoinForm
-from app.organizations.models import Membership, MembershipStatus, Organization
+from app.organizations.models import (ANSM_COMMUNE_MAX_POPULATION, ANSM_EPCI_MAX_POPULATION, Membership,
+                                      MembershipStatus, Organization)
 
 bp = Blueprint("organizations", __name__)
 
@@ -82,3 +83,20 @@ def decide(membership_id: int):
                 success=_("Demande de %(name)s acceptée.", name=name) if decision == "accept"
                 else _("Demande de %(name)s refusée.", name=name))
     return redirect(safe_next_url() or url_for("organizations.pending_requests"))
+
+
+@bp.app_context_processor
+def pending_requests_counter() -> dict:
+    """The menu's "Adhésions à traiter (N)", for whoever may decide requests: counted when the page's
+    layout asks (once), not for the mails rendered during a request, and never for visitors."""
+    if not (has_request_context() and current_user.is_authenticated):  # mails rendered by commands: nobody
+        return {}
+    return {"count_pending_requests": lambda: services.count_pending_requests_for(current_user)}
+
+
+@bp.app_template_global()
+def ansm_explanation() -> str:
+    """What "Éligible ANSM" means, written beside the badge: a `title` reaches neither keyboard nor touch."""
+    return _("Accompagnement numérique sur mesure (ANSM) : gratuit pour les communes de moins de %(commune)s "
+             "habitants et les intercommunalités de moins de %(epci)s habitants.",
+             commune=format_decimal(ANSM_COMMUNE_MAX_POPULATION), epci=format_decimal(ANSM_EPCI_MAX_POPULATION))

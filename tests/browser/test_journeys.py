@@ -80,7 +80,7 @@ def test_an_agent_signs_up_confirms_signs_in_and_asks_to_join_their_commune(page
     expect(page.get_by_role("heading", level=1)).to_have_text("Annuaire des collectivités")
     check_accessibility(page)
 
-    page.get_by_label("Nom, code INSEE ou SIREN").fill("saint flour")
+    page.get_by_label("Nom, code postal, code INSEE ou SIREN").fill("saint flour")
     page.get_by_role("search").get_by_role("button", name="Rechercher").click()
     expect(page.get_by_role("heading", name="1 organisation trouvée")).to_be_visible()
     results = page.get_by_role("table")

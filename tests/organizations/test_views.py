@@ -1,12 +1,24 @@
 """Directory search page, organization page, joining and verifying through HTTP."""
 
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
 import sqlalchemy as sa
 
 from app.core.mail import OutboxMessage
 from app.extensions import db
+from app.organizations.directory import import_directory
 from app.organizations.models import Membership, MembershipStatus
 from tests.helpers import text_of
 from tests.factories import make_member, make_organization, make_user
+
+DIRECTORY = Path(__file__).parent / "directory"
+
+
+def result_names(page: str) -> list[str]:
+    """The organizations listed in the results table of the directory page, in order."""
+    return re.findall(r'<td><a href="/collectivites/\d+">([^<]+)</a></td>', page)
 
 
 def test_directory_search_page_finds_by_name_and_paginates(client):
@@ -18,6 +30,22 @@ def test_directory_search_page_finds_by_name_and_paginates(client):
     assert "Saint-Martin-24" in page and "Aurillac" not in page
     second = text_of(client.get("/collectivites/?q=saint+martin&page=2"))
     assert "Saint-Martin-00" in second
+
+
+def test_directory_search_page_finds_communes_by_postal_code_or_insee_code(client):
+    import_directory(DIRECTORY)
+    page = text_of(client.get("/collectivites/?q=15100"))
+    assert "Nom, code postal, code INSEE ou SIREN" in page
+    assert "3 organisations trouvées" in page
+    # two communes whose postal code it is, then the one whose INSEE code it is
+    assert result_names(page) == ["Saint-Flour", "Anglards-de-Saint-Flour", "Laveissenet"]
+
+
+def test_api_finds_organizations_written_with_st_for_saint(client):
+    import_directory(DIRECTORY)
+    response = client.get("/api/v1/organizations?q=st+flour")
+    assert [item["name"] for item in response.get_json()["items"]] == [
+        "CC Saint-Flour Communauté", "Saint-Flour", "Anglards-de-Saint-Flour"]
 
 
 def test_directory_search_page_explains_bad_parameters(client):
@@ -46,6 +74,27 @@ def test_join_then_elected_official_verifies_from_the_organization_page(client):
     assert request.status == MembershipStatus.VERIFIED
     mail = db.session.scalars(sa.select(OutboxMessage).filter_by(recipient=newcomer.email)).one()
     assert "acceptée" in mail.body
+
+
+def test_joining_mails_the_elected_officials_a_link_to_the_requests_they_decide(client):
+    commune = make_organization("Murat")
+    elected = make_member(organization=commune, role="elected").user
+    client.sign_in_as(make_user(name="Léa Fabre"))
+    client.post_form(f"/collectivites/{commune.id}/rejoindre", {"role": "agent"})
+    mail = db.session.scalars(sa.select(OutboxMessage)).one()
+    assert mail.recipient == elected.email
+    assert "Léa Fabre" in mail.body and "« Murat » sur Agora, en tant que : Agent." in mail.body
+    link = re.search(r"http://localhost/\S+", mail.body).group()
+    page = text_of(client.sign_in_as(elected).get(urlsplit(link).path))
+    assert "Demandes d'adhésion à traiter" in page and "Léa Fabre" in page
+
+
+def test_joining_an_organization_without_elected_officials_mails_the_admins(client):
+    commune = make_organization("Murat")
+    admin = make_user(is_admin=True)
+    client.sign_in_as(make_user())
+    client.post_form(f"/collectivites/{commune.id}/rejoindre", {"role": "elected"})
+    assert db.session.scalars(sa.select(OutboxMessage.recipient)).all() == [admin.email]
 
 
 def test_join_without_role_or_twice_is_refused_with_a_message(client):
@@ -88,8 +137,8 @@ def test_members_are_listed_only_to_members(client):
 
 def test_organization_page_shows_ansm_eligibility(client):
     small = make_organization("Petit-Village", population=300)
-    assert "Éligible à l'accompagnement sur mesure (ANSM)" in text_of(client.get(
-        f"/collectivites/{small.id}"))
+    page = text_of(client.get(f"/collectivites/{small.id}"))
+    assert "Éligible ANSM" in page and "Accompagnement numérique sur mesure (ANSM) : gratuit" in page
     big = make_organization("Grande-Ville", population=30000)
     assert "ANSM" not in text_of(client.get(f"/collectivites/{big.id}"))
 

@@ -34,8 +34,9 @@ def source_catalog(template: Catalog) -> Catalog:
         catalog.add(message.id, string, locations=message.locations, flags=message.flags - {"fuzzy"},
                     auto_comments=message.auto_comments, user_comments=message.user_comments,
                     context=message.context)
-    if catalog.plural_forms != FRENCH_PLURAL_FORMS:  # Babel's locale data decides; make sure
-        raise SystemExit(f"Unexpected French plural rule from Babel: {catalog.plural_forms}")
+    # Set, not taken from Babel's locale data: since Babel 2.17 (CLDR 46) it adds a third form for
+    # round millions, which no msgstr of ours writes.
+    catalog.mime_headers = [("Plural-Forms", FRENCH_PLURAL_FORMS)]
     return catalog
 
 

@@ -2,16 +2,29 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, IntegerField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
+from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from app.accounts.forms import email_field
 from app.consultations.models import PhaseKind
-from app.core.forms import MultiCheckboxField, ParisDateTimeField
-from app.organizations.models import KIND_LABELS, OrganizationKind
+from app.core.forms import EurosField, MultiCheckboxField, ParisDateTimeField, enum_choices
+from app.organizations.models import OrganizationKind
 
 COUNT_MESSAGE = _l("Saisissez un nombre entier positif ou nul.")
+
+# A consultation's settings as people name them, in the form and in the audit log; Decidim's names
+# go in the help texts, for those who know them.
+SETTING_LABELS = {
+    "title": _l("Titre"), "slug": _l("Identifiant d'adresse"), "description": _l("Description"),
+    "budget_envelope_cents": _l("Enveloppe budgétaire"), "laureate_target": _l("Nombre de lauréats visé"),
+    "vote_limit": _l("Soutiens par organisation"), "threshold_per_proposal": _l("Seuil de soutiens par proposition"),
+    "minimum_votes_per_user": _l("Minimum de soutiens par organisation"),
+    "can_accumulate_supports_beyond_threshold": _l("Soutiens au-delà du seuil acceptés"),
+    "can_support_own_proposals": _l("Une organisation peut soutenir ses propres propositions"),
+    "votes_hidden": _l("Masquer les décomptes jusqu'à la fin des soutiens"),
+    "supporters_hidden": _l("Ne pas nommer les organisations qui soutiennent"),
+    "eligible_kinds": _l("Organisations admises à soutenir"),
+}
 
 
 def _count(label, description=None):
@@ -21,35 +34,49 @@ def _count(label, description=None):
 
 
 class ConsultationForm(FlaskForm):
-    title = StringField(_l("Titre"), validators=[InputRequired(_l("Donnez un titre.")), Length(max=200)])
-    slug = StringField(_l("Identifiant d'adresse"), validators=[InputRequired(_l("Donnez un identifiant d'adresse.")),
-                                                             Length(max=80)])
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20_000)],
+    title = StringField(SETTING_LABELS["title"], validators=[InputRequired(_l("Donnez un titre.")), Length(max=200)])
+    slug = StringField(SETTING_LABELS["slug"], validators=[InputRequired(_l("Donnez un identifiant d'adresse.")),
+                                                        Length(max=80)])
+    description = TextAreaField(SETTING_LABELS["description"], validators=[Optional(), Length(max=20_000)],
                                 render_kw={"rows": 6})
-    budget_envelope = DecimalField(_l("Enveloppe budgétaire (euros)"), places=2, default=0,
-                                   validators=[InputRequired(_l("Indiquez un montant en euros, par exemple 17200000.")),
-                                               NumberRange(min=0, max=10**12,
-                                                           message=_l("Le montant doit être positif."))])
-    laureate_target = _count(_l("Nombre de lauréats visé"))
-    vote_limit = _count(_l("Soutiens par organisation (vote_limit)"), _l("0 : sans limite."))
-    threshold_per_proposal = _count(_l("Seuil de soutiens par proposition (threshold_per_proposal)"),
-                                    _l("0 : aucun seuil."))
-    minimum_votes_per_user = _count(_l("Minimum de soutiens par organisation (minimum_votes_per_user)"),
-                                    _l("Les soutiens d'une organisation ne comptent qu'une fois ce nombre atteint."))
-    can_accumulate_supports_beyond_threshold = BooleanField(_l("Soutiens au-delà du seuil acceptés"))
-    votes_hidden = BooleanField(_l("Masquer les décomptes jusqu'à la fin des soutiens"))
-    eligible_kinds = MultiCheckboxField(_l("Organisations admises à soutenir"),
-                                        choices=[SelectChoice(kind.value, KIND_LABELS[kind])
-                                                 for kind in OrganizationKind])
+    budget_envelope = EurosField(
+        SETTING_LABELS["budget_envelope_cents"], default=0,
+        description=_l("En euros : le montant que les lauréats se partagent, par exemple 12 000 000 €."),
+        validators=[InputRequired(_l("Indiquez un montant en euros, par exemple 12 000 000."))])
+    laureate_target = _count(SETTING_LABELS["laureate_target"],
+                             _l("Combien de propositions le comité prévoit de retenir dans la limite de l'enveloppe."))
+    vote_limit = _count(SETTING_LABELS["vote_limit"],
+                        _l("Combien de propositions chaque organisation peut soutenir ; 0 : sans limite. "
+                           "Dans Decidim : vote_limit."))
+    threshold_per_proposal = _count(SETTING_LABELS["threshold_per_proposal"],
+                                    _l("Une proposition qui atteint ce nombre de soutiens n'en reçoit plus, sauf si "
+                                       "les soutiens au-delà du seuil sont acceptés ; 0 : aucun seuil. "
+                                       "Dans Decidim : threshold_per_proposal."))
+    minimum_votes_per_user = _count(SETTING_LABELS["minimum_votes_per_user"],
+                                    _l("Les soutiens d'une organisation ne comptent qu'une fois ce nombre atteint ; "
+                                       "0 : aucun minimum. Dans Decidim : minimum_votes_per_user."))
+    can_accumulate_supports_beyond_threshold = BooleanField(
+        SETTING_LABELS["can_accumulate_supports_beyond_threshold"],
+        description=_l("Une proposition qui a atteint le seuil peut encore recevoir des soutiens. "
+                       "Dans Decidim : can_accumulate_supports_beyond_threshold."))
+    can_support_own_proposals = BooleanField(
+        SETTING_LABELS["can_support_own_proposals"],
+        description=_l("Sinon, une organisation ne soutient pas les propositions qu'elle a déposées ou qu'elle "
+                       "coporte. Réglage propre à Agora : can_support_own_proposals."))
+    votes_hidden = BooleanField(SETTING_LABELS["votes_hidden"],
+                                description=_l("Seul le comité voit les décomptes tant que la période de soutiens "
+                                               "est ouverte. Dans Decidim : votes_hidden."))
+    eligible_kinds = MultiCheckboxField(SETTING_LABELS["eligible_kinds"], choices=enum_choices(OrganizationKind),
+                                        description=_l("Seuls les élus de ces organisations peuvent soutenir."))
     themes = TextAreaField(_l("Thèmes"), description=_l("Un thème par ligne."), render_kw={"rows": 6},
                            validators=[Optional(), Length(max=10_000)])
-    supporters_hidden = BooleanField(_l("Ne pas nommer les organisations qui soutiennent"),
+    supporters_hidden = BooleanField(SETTING_LABELS["supporters_hidden"],
                                      description=_l("Les reçus et les données ouvertes ne montrent alors qu'un "
                                                     "pseudonyme."))
     change_reason = TextAreaField(_l("Motif du changement de calendrier"), render_kw={"rows": 2},
                                   validators=[Optional(), Length(max=2000)],
-                                  description=_l("Obligatoire pour raccourcir une période de soutiens déjà "
-                                                 "commencée ; inscrit au journal d'audit."))
+                                  description=_l("Obligatoire pour déplacer une période de soutiens qui compte "
+                                                 "déjà des soutiens ; inscrit au journal d'audit."))
 
 
 for _kind in PhaseKind:

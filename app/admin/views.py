@@ -1,7 +1,5 @@
 """Back office: consultations, committee, organizations, membership queue, audit log."""
 
-from decimal import Decimal
-
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -10,16 +8,20 @@ from sqlalchemy.orm import selectinload
 
 from app.accounts.models import User
 from app.accounts.services import find_user_by_email
+from app.admin import audit_display
 from app.admin.forms import CommitteeSeatForm, ConsultationForm
 from app.consultations import services as consultation_services
-from app.consultations.models import CommitteeSeat, Consultation, PhaseKind
+from app.committee import services as committee_services
+from app.committee.models import CommitteeSeat
+from app.consultations.models import Consultation, PhaseKind
 from app.core import audit
-from app.core.web import attempt
+from app.core.web import attempt, page_argument
 from app.extensions import db
 from app.organizations import services as organization_services
 from app.organizations.forms import OrganizationForm
 from app.organizations.models import Membership, MembershipStatus, Organization
 from app.proposals import moderation
+from app.votes.services import has_supports
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -46,11 +48,12 @@ def index():
 def _input_from(form: ConsultationForm) -> consultation_services.ConsultationInput:
     return consultation_services.ConsultationInput(
         title=form.title.data.strip(), slug=form.slug.data.strip(), description=form.description.data or "",
-        budget_envelope_cents=int(form.budget_envelope.data * 100),
+        budget_envelope_cents=form.budget_envelope.cents,
         laureate_target=form.laureate_target.data, vote_limit=form.vote_limit.data,
         threshold_per_proposal=form.threshold_per_proposal.data,
         minimum_votes_per_user=form.minimum_votes_per_user.data,
         can_accumulate_supports_beyond_threshold=form.can_accumulate_supports_beyond_threshold.data,
+        can_support_own_proposals=form.can_support_own_proposals.data,
         votes_hidden=form.votes_hidden.data, supporters_hidden=form.supporters_hidden.data,
         eligible_kinds=list(form.eligible_kinds.data or []), change_reason=form.change_reason.data or "",
         theme_names=(form.themes.data or "").splitlines(),
@@ -61,7 +64,7 @@ def _input_from(form: ConsultationForm) -> consultation_services.ConsultationInp
 
 def _fill(form: ConsultationForm, consultation: Consultation) -> None:
     form.process(obj=consultation)
-    form.budget_envelope.data = Decimal(consultation.budget_envelope_cents) / 100
+    form.budget_envelope.set_cents(consultation.budget_envelope_cents)
     form.themes.data = "\n".join(theme.name for theme in consultation.themes)
     for phase in consultation.phases:
         form[f"{phase.kind}_starts_at"].set_utc(phase.starts_at)
@@ -90,7 +93,7 @@ def _edit(consultation: Consultation | None):
             return redirect(url_for("admin.edit_consultation", consultation_id=saved.id))
     return render_template("admin/consultation_form.html", form=form, consultation=consultation,
                            phase_kinds=list(PhaseKind),
-                           supports_cast=consultation is not None and consultation_services.has_supports(consultation))
+                           supports_cast=consultation is not None and has_supports(consultation))
 
 
 @bp.route("/consultations/<int:consultation_id>/comite", methods=["GET", "POST"])
@@ -102,7 +105,7 @@ def committee(consultation_id: int):
         if user is None:
             form.email.errors.append(_("Aucun compte n'utilise cette adresse : la personne doit d'abord créer "
                                        "son compte."))
-        elif attempt(lambda: consultation_services.add_committee_member(
+        elif attempt(lambda: committee_services.add_committee_member(
                 consultation, user, affiliation=form.affiliation.data, is_chair=form.is_chair.data, by=current_user),
                 form=form, success=_("%(name)s siège désormais au comité.", name=user.name))[0]:
             return redirect(url_for("admin.committee", consultation_id=consultation.id))
@@ -113,7 +116,7 @@ def committee(consultation_id: int):
 def remove_committee_seat(seat_id: int):
     seat = db.get_or_404(CommitteeSeat, seat_id)
     consultation_id, name = seat.consultation_id, seat.user.name
-    consultation_services.remove_committee_member(seat, by=current_user)
+    committee_services.remove_committee_member(seat, by=current_user)
     db.session.commit()
     flash(_("%(name)s ne siège plus au comité.", name=name), "success")
     return redirect(url_for("admin.committee", consultation_id=consultation_id))
@@ -134,11 +137,10 @@ def new_organization():
 
 @bp.get("/journal")
 def audit_log():
-    page = request.args.get("page", 1, type=int)
     entries = db.paginate(sa.select(audit.AuditEntry).options(selectinload(audit.AuditEntry.actor))
-                          .order_by(audit.AuditEntry.id.desc()),
-                          page=max(page, 1), per_page=50, error_out=False)
-    return render_template("admin/audit_log.html", entries=entries, broken_at=audit.verify_chain())
+                          .order_by(audit.AuditEntry.id.desc()), page=page_argument(), per_page=50, error_out=False)
+    return render_template("admin/audit_log.html", entries=entries, lines=audit_display.describe(entries.items),
+                           broken_at=audit.verify_chain())
 
 
 @bp.get("/moderation")

@@ -2,14 +2,13 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (DecimalField, HiddenField, IntegerField, RadioField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
-from app.core.forms import MultiCheckboxField
+from app.core.forms import EurosField, MultiCheckboxField, enum_choices
 from app.organizations.forms import DEPARTEMENT_PATTERN
-from app.organizations.models import KIND_LABELS, OrganizationKind
+from app.organizations.models import OrganizationKind
 from app.proposals.models import AnswerState, Carrier, Maturity, ProposalKind, ReportReason, TerritoryTag
 from app.proposals.search import SORTS, ProposalFilters
 from app.proposals.services import BODY_MAX, SUMMARY_MAX, TITLE_LENGTH
@@ -18,16 +17,12 @@ SORT_LABELS = {"random": _l("Ordre aléatoire"), "newest": _l("Les plus récente
                "most_supported": _l("Les plus soutenues"), "most_commented": _l("Les plus commentées")}
 
 
-def choices(enum_class) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in enum_class.choices()]
-
-
 def with_blank(options: list[SelectChoice], label) -> list[SelectChoice]:
     return [SelectChoice("", label), *options]
 
 
 class ProposalForm(FlaskForm):
-    kind = RadioField(_l("Type de contribution"), choices=choices(ProposalKind),
+    kind = RadioField(_l("Type de contribution"), choices=enum_choices(ProposalKind),
                       validators=[InputRequired(_l("Choisissez : besoin ou service."))])
     organization_id = SelectField(_l("Au nom de"), coerce=int, validate_choice=True)
     title = StringField(_l("Titre"), validators=[
@@ -42,23 +37,23 @@ class ProposalForm(FlaskForm):
         Length(max=BODY_MAX, message=_l("%(max)d caractères au plus."))], render_kw={"rows": 12})
     theme_ids = MultiCheckboxField(_l("Thèmes"), coerce=int,
                                    validators=[InputRequired(_l("Choisissez au moins un thème."))])
-    territory_tags = MultiCheckboxField(_l("Territoires concernés"), choices=choices(TerritoryTag))
+    territory_tags = MultiCheckboxField(_l("Territoires concernés"), choices=enum_choices(TerritoryTag))
     problem = TextAreaField(_l("Problème rencontré"), validators=[Optional(), Length(max=5000)],
                             render_kw={"rows": 4})
     affected = TextAreaField(_l("Qui en souffre ?"), validators=[Optional(), Length(max=2000)],
                              render_kw={"rows": 2})
     workaround = TextAreaField(_l("Comment faites-vous aujourd'hui ?"), validators=[Optional(), Length(max=5000)],
                                render_kw={"rows": 3})
-    maturity = SelectField(_l("Maturité"), choices=with_blank(choices(Maturity), _l("Choisir")),
+    maturity = SelectField(_l("Maturité"), choices=with_blank(enum_choices(Maturity), _l("Choisir")),
                            validators=[Optional()])
     licence = StringField(_l("Licence"), validators=[Optional(), Length(max=80)])
     repository_url = StringField(_l("Adresse du dépôt de code source"), validators=[Optional(), Length(max=300)])
-    carrier = SelectField(_l("Structure porteuse"), choices=with_blank(choices(Carrier), _l("Choisir")),
+    carrier = SelectField(_l("Structure porteuse"), choices=with_blank(enum_choices(Carrier), _l("Choisir")),
                           validators=[Optional()])
     deployments = IntegerField(_l("Nombre de déploiements"), validators=[
         Optional(), NumberRange(min=0, max=100_000, message=_l("Nombre entier positif ou nul."))])
-    requested_budget = DecimalField(_l("Budget demandé (euros)"), places=2, validators=[
-        Optional(), NumberRange(min=0, max=10**10, message=_l("Montant positif en euros."))])
+    requested_budget = EurosField(_l("Budget demandé"), maximum=10**10, validators=[Optional()],
+                                  description=_l("En euros, par exemple 150 000 € ou 1 234,50 €."))
 
 
 class ProposalSearchForm(FlaskForm):
@@ -68,16 +63,16 @@ class ProposalSearchForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Rechercher"), validators=[Optional(), Length(max=200)])
-    kind = SelectField(_l("Type"), choices=with_blank(choices(ProposalKind), _l("Besoins et services")),
+    kind = SelectField(_l("Type"), choices=with_blank(enum_choices(ProposalKind), _l("Besoins et services")),
                        validators=[Optional()])
     theme = SelectField(_l("Thème"), validators=[Optional()])
-    territory = SelectField(_l("Territoire"), choices=with_blank(choices(TerritoryTag), _l("Tous")),
+    territory = SelectField(_l("Territoire"), choices=with_blank(enum_choices(TerritoryTag), _l("Tous")),
                             validators=[Optional()])
     organization_kind = SelectField(_l("Type d'organisation"), validators=[Optional()], choices=with_blank(
-        [SelectChoice(kind.value, KIND_LABELS[kind]) for kind in OrganizationKind], _l("Toutes")))
+        enum_choices(OrganizationKind), _l("Toutes")))
     departement = StringField(_l("Département (code)"), validators=[
         Optional(), Regexp(DEPARTEMENT_PATTERN, message=_l("Code de département inconnu, par exemple 15 ou 2A."))])
-    answer_state = SelectField(_l("Réponse du comité"), choices=with_blank(choices(AnswerState), _l("Toutes")),
+    answer_state = SelectField(_l("Réponse du comité"), choices=with_blank(enum_choices(AnswerState), _l("Toutes")),
                                validators=[Optional()])
     sort = SelectField(_l("Trier par"), choices=[SelectChoice(key, SORT_LABELS[key]) for key in SORTS],
                        validators=[Optional()])
@@ -125,7 +120,7 @@ class CommentEditForm(FlaskForm):
 
 
 class ReportForm(FlaskForm):
-    reason = RadioField(_l("Motif du signalement"), choices=choices(ReportReason),
+    reason = RadioField(_l("Motif du signalement"), choices=enum_choices(ReportReason),
                         validators=[InputRequired(_l("Choisissez un motif de signalement."))])
 
 

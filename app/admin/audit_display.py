@@ -1,0 +1,227 @@
+"""The audit log in words: one French sentence per action, its subject linked, its data made readable.
+
+A new action adds one line to SENTENCES, and one to DETAILS if its data needs more than `label : value`
+pairs. Entries are never rewritten (the hash chain forbids it), so every shape they were ever
+written in must still show: an unknown action, or data this module cannot read, shows by its code.
+"""
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from textwrap import shorten
+
+import sqlalchemy as sa
+from flask import current_app, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from markupsafe import Markup, escape
+from sqlalchemy.orm import joinedload
+
+from app.accounts.models import User
+from app.admin.forms import SETTING_LABELS
+from app.consultations.models import Consultation, PhaseKind
+from app.core.audit import AuditEntry
+from app.core.web import euros, paris_datetime
+from app.extensions import db
+from app.organizations.models import Membership, MembershipRole, Organization, OrganizationKind
+from app.proposals.models import Comment, Proposal
+
+# %(actor)s: who acted; %(subject)s: what the entry is about, linked; %(user)s: the person in its data.
+SENTENCES = {
+    "consultation.create": _l("%(actor)s a créé %(subject)s"),
+    "consultation.update": _l("%(actor)s a modifié %(subject)s"),
+    "committee.add": _l("%(actor)s a nommé %(user)s au comité de %(subject)s"),
+    "committee.remove": _l("%(actor)s a retiré %(user)s du comité de %(subject)s"),
+    "organization.create": _l("%(actor)s a ajouté %(subject)s"),
+    "membership.verify": _l("%(actor)s a accepté %(subject)s"),
+    "membership.refuse": _l("%(actor)s a refusé %(subject)s"),
+    "moderation.hide": _l("%(actor)s a masqué %(subject)s"),
+    "moderation.restore": _l("%(actor)s a rétabli %(subject)s"),
+    "moderation.block_user": _l("%(actor)s a suspendu %(subject)s"),
+}
+UNKNOWN_ACTION = _l("%(actor)s : %(action)s, %(subject)s")
+
+
+@dataclass(frozen=True)
+class SubjectKind:
+    """How the log names a row of one table: a phrase around its name, which links to its page."""
+
+    model: type
+    phrase: str  # %(name)s: the row's name, linked; %(user)s: the person in the entry's data
+    name: Callable[[object], str]
+    url: Callable[[object], str] | None = None
+    joined: tuple = ()  # relationships `name` reads, loaded with the rows
+
+
+SUBJECTS = {
+    "proposals": SubjectKind(Proposal, _l("la proposition « %(name)s »"), lambda proposal: proposal.title,
+                             lambda proposal: url_for("proposals.detail", proposal_id=proposal.id)),
+    "comments": SubjectKind(Comment, _l("un commentaire sur la proposition « %(name)s »"),
+                            lambda comment: comment.proposal.title,
+                            lambda comment: url_for("proposals.detail", proposal_id=comment.proposal_id,
+                                                    _anchor=f"commentaire-{comment.id}"),
+                            (Comment.proposal,)),
+    "consultations": SubjectKind(Consultation, _l("la consultation « %(name)s »"),
+                                 lambda consultation: consultation.title,
+                                 lambda consultation: url_for("admin.edit_consultation",
+                                                              consultation_id=consultation.id)),
+    "organizations": SubjectKind(Organization, _l("l'organisation « %(name)s »"),
+                                 lambda organization: organization.name,
+                                 lambda organization: url_for("organizations.detail",
+                                                              organization_id=organization.id)),
+    "memberships": SubjectKind(Membership, _l("la demande d'adhésion de %(user)s à « %(name)s »"),
+                               lambda membership: membership.organization.name,
+                               lambda membership: url_for("organizations.detail",
+                                                          organization_id=membership.organization_id),
+                               (Membership.organization,)),
+    "users": SubjectKind(User, _l("le compte de %(name)s"), lambda user: user.name),
+}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One entry as the log page shows it."""
+
+    entry: AuditEntry
+    sentence: Markup
+    details: list[str]
+
+
+def describe(entries: list[AuditEntry]) -> list[Line]:
+    """The entries in words, their subjects and the people they name loaded once for all of them."""
+    loaded = _load(entries)
+    return [_describe(entry, loaded) for entry in entries]
+
+
+def _references(entry: AuditEntry) -> list[tuple[str, int]]:
+    """The rows an entry names: its subject, and the person its data names."""
+    table, _separator, key = entry.subject.partition(":")
+    references = [(table, int(key))] if key.isdigit() else []
+    user_id = entry.data.get("user_id") if isinstance(entry.data, dict) else None
+    if isinstance(user_id, int):
+        references.append(("users", user_id))
+    return references
+
+
+def _load(entries: list[AuditEntry]) -> dict[tuple[str, int], object]:
+    """One query per table named on the page, however many entries name it."""
+    wanted = defaultdict(set)
+    for entry in entries:
+        for table, key in _references(entry):
+            wanted[table].add(key)
+    loaded = {}
+    for table, keys in wanted.items():
+        if kind := SUBJECTS.get(table):
+            rows = db.session.scalars(sa.select(kind.model).where(kind.model.id.in_(keys))
+                                      .options(*(joinedload(relation) for relation in kind.joined)))
+            loaded.update({(table, row.id): row for row in rows})
+    return loaded
+
+
+def _describe(entry: AuditEntry, loaded: dict) -> Line:
+    try:
+        values = _values(entry, loaded)
+        return Line(entry, _fill(SENTENCES.get(entry.action, UNKNOWN_ACTION), values),
+                    DETAILS.get(entry.action, _raw_details)(entry.data) + _reason(entry.data))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        # Data in a shape this module does not expect (written by an older version): shown as
+        # recorded rather than a 500, and logged so that the module learns it.
+        current_app.logger.warning("Audit entry %s not described: %r", entry.id, error)
+        return Line(entry, _fill(UNKNOWN_ACTION, {"actor": _actor(entry), "action": entry.action,
+                                                  "subject": entry.subject}),
+                    [json.dumps(entry.data, ensure_ascii=False, default=str)])
+
+
+def _values(entry: AuditEntry, loaded: dict) -> dict:
+    values = {"actor": _actor(entry), "action": entry.action}
+    if "user_id" in entry.data:
+        user = loaded.get(("users", entry.data["user_id"]))
+        values["user"] = user.name if user else _("compte n° %(id)s", id=entry.data["user_id"])
+    values["subject"] = _subject(entry.subject, loaded, values)
+    return values
+
+
+def _actor(entry: AuditEntry) -> str:
+    return entry.actor.name if entry.actor else _("La plateforme")
+
+
+def _subject(subject: str, loaded: dict, values: dict) -> Markup | str:
+    table, _separator, key = subject.partition(":")
+    kind = SUBJECTS.get(table)
+    if kind is None or not key.isdigit():
+        return subject
+    row = loaded.get((table, int(key)))
+    if row is None:  # removed since
+        name = _("n° %(id)s", id=key)
+    elif kind.url is None:
+        name = kind.name(row)
+    else:
+        name = Markup('<a href="{}">{}</a>').format(kind.url(row), kind.name(row))
+    return _fill(kind.phrase, {**values, "name": name})
+
+
+def _fill(template, values: dict) -> Markup:
+    """The translated template with its values escaped, but not the links they may be."""
+    return escape(str(template)) % values
+
+
+def _pair(label, value) -> str:
+    return _("%(label)s : %(value)s", label=label, value=value)
+
+
+def _raw_details(data: dict) -> list[str]:
+    return [_pair(key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+            for key, value in data.items() if key != "reason"]
+
+
+def _reason(data: dict) -> list[str]:
+    return [_pair(_("Motif"), data["reason"])] if data.get("reason") else []
+
+
+def _consultation_details(data: dict) -> list[str]:
+    settings = [_pair(SETTING_LABELS.get(name, name), _setting_value(name, value))
+                for name, value in (data.get("settings") or {}).items()]
+    return settings + [_phase_change(kind, change) for kind, change in (data.get("phases") or {}).items()]
+
+
+def _setting_value(name: str, value) -> str:
+    if isinstance(value, bool):
+        return _("oui") if value else _("non")
+    if name == "budget_envelope_cents":
+        return euros(value)
+    if name == "eligible_kinds":
+        return ", ".join(OrganizationKind(kind).label for kind in value)
+    return shorten(str(value), width=160, placeholder=" …")  # a description may run to pages
+
+
+def _phase_change(kind: str, change: dict) -> str:
+    (old_start, old_end), (start, end) = ([paris_datetime(datetime.fromisoformat(moment)) for moment in moments]
+                                          for moments in (change["from"], change["to"]))
+    text = _("%(phase)s : du %(old_start)s au %(old_end)s → du %(start)s au %(end)s", phase=PhaseKind(kind).label,
+             old_start=old_start, old_end=old_end, start=start, end=end)
+    return " ".join([text, _("(phase déjà commencée)")]) if change.get("had_started") else text
+
+
+def _seat_details(data: dict) -> list[str]:
+    chair = [_("Préside le comité")] if data.get("is_chair") else []
+    return [_pair(_("Affiliation"), data["affiliation"]), *chair]
+
+
+def _organization_details(data: dict) -> list[str]:
+    return [_pair(_("Type"), OrganizationKind(data["kind"]).label), _pair(_("SIREN"), data["siren"])]
+
+
+def _membership_details(data: dict) -> list[str]:
+    return [_pair(_("Rôle"), MembershipRole(data["role"]).label)]
+
+
+DETAILS = {
+    "consultation.create": _consultation_details,
+    "consultation.update": _consultation_details,
+    "committee.add": _seat_details,
+    "committee.remove": lambda data: [],
+    "organization.create": _organization_details,
+    "membership.verify": _membership_details,
+    "membership.refuse": _membership_details,
+}

@@ -9,6 +9,8 @@ PORT ?= 5000
 
 .PHONY: run test install-dev assets translations messages
 
+# The port also makes the links in mails (config.py's PUBLIC_URL): exported to the app.
+run: export PORT := $(PORT)
 run: $(VENV)/.runtime assets translations
 	$(BIN)/alembic upgrade head
 	$(FLASK) directory import --if-empty

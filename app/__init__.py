@@ -5,17 +5,20 @@ from pathlib import Path
 
 from flask import Flask, has_request_context, session
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
+from app.accounts import sessions as account_sessions
 from app.accounts.views import bp as accounts_bp
 from app.admin.views import bp as admin_bp
 from app.api.views import bp as api_bp
 from app.consultations.views import bp as consultations_bp
-from app.core import web
-from app.core.db import configure_sqlite
+from app.core import security, web
+from app.core.db import MAX_ID, configure_sqlite
 from app.core.mail import mail_cli
 from app.core.sessions import JSONCookieSessionInterface
 from app.demo import demo_cli
 from app.extensions import babel, csrf, db, limiter, login_manager
+from app.legal.views import bp as legal_bp
 from app.organizations.directory import directory_cli
 from app.organizations.views import bp as organizations_bp
 from app.proposals.views import bp as proposals_bp
@@ -43,13 +46,25 @@ def create_app(config: str | object | None = None, **overrides) -> Flask:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Paris")
     login_manager.init_app(app)
+    account_sessions.init_app(app)
     web.init_app(app)
+    security.init_app(app)
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     for blueprint in (accounts_bp, organizations_bp, consultations_bp, proposals_bp, votes_bp, admin_bp,
-                      api_bp):
+                      api_bp, legal_bp):
         app.register_blueprint(blueprint)
     for group in (mail_cli, directory_cli, demo_cli):
         app.cli.add_command(group)
     return app
+
+
+class IdConverter(IntegerConverter):
+    """Numbers in paths are ids, which fit the database's integer columns: larger ones match no route (404)
+    instead of overflowing in the database."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _ensure_sqlite_folder(url: str) -> None:

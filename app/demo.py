@@ -15,7 +15,9 @@ from flask.cli import AppGroup
 
 from app.accounts.models import User
 from app.accounts.services import hasher
-from app.consultations.models import CommitteeSeat, Consultation, Phase, PhaseKind, Theme
+from app.committee.models import CommitteeSeat
+from app.consultations.models import Consultation, Phase, PhaseKind, Theme
+from app.consultations.phases import calendar_around
 from app.core import clock
 from app.extensions import db
 from app.organizations.models import Membership, MembershipStatus, Organization, OrganizationKind
@@ -28,9 +30,6 @@ from app.votes.services import cast_support
 
 DEMO_PASSWORD = "demo-agora-2027"
 SLUG = "besoins-numeriques-territoires"
-
-PHASE_DAYS = {PhaseKind.COLLECT: 60, PhaseKind.SUPPORT: 30, PhaseKind.DELIBERATION: 60,
-              PhaseKind.SELECTION: 20, PhaseKind.RESULTS: 365}
 
 # (kind, INSEE code, name, population, département): real collectivities, found in the
 # directory when it is loaded, created with these facts otherwise.
@@ -95,20 +94,6 @@ FIRST_NAMES = ["Claire", "Mathieu", "Aurélie", "Yannick", "Fatou", "Julien", "S
                "Bruno", "Émilie", "Hugo", "Nathalie", "Franck", "Céline", "Rachid", "Anne", "Damien"]
 LAST_NAMES = ["Bernard", "Dubois", "Lambert", "Fontaine", "Rousseau", "Vincent", "Muller", "Lefebvre", "Faure",
               "Andre", "Mercier", "Guerin", "Boyer", "Garnier", "Chevalier", "Francois", "Legrand", "Gauthier"]
-
-
-def schedule(current: PhaseKind, now: datetime) -> dict[PhaseKind, tuple[datetime, datetime]]:
-    """Consecutive phases placed so that `current` is halfway through its window at `now`."""
-    today = now.astimezone(clock.PARIS).replace(hour=0, minute=0, second=0, microsecond=0)
-    kinds = list(PhaseKind)
-    offset = sum(PHASE_DAYS[kind] for kind in kinds[:kinds.index(current)]) + PHASE_DAYS[current] // 2
-    start = today - timedelta(days=offset)
-    dates = {}
-    for kind in kinds:
-        end = start + timedelta(days=PHASE_DAYS[kind])
-        dates[kind] = (start.astimezone(clock.UTC), end.astimezone(clock.UTC))
-        start = end
-    return dates
 
 
 def _organization(kind: OrganizationKind, code: str, name: str, population: int | None = None,
@@ -179,7 +164,7 @@ def load_demo(phase: PhaseKind = PhaseKind.SUPPORT, now: datetime | None = None,
         db.session.add(consultation)
         reschedule = True
     if reschedule:
-        _reschedule(consultation, schedule(phase, now))
+        _reschedule(consultation, calendar_around(phase, now))
     db.session.flush()
     if not db.session.scalar(sa.select(Proposal.id).filter_by(consultation_id=consultation.id).limit(1)):
         authors = {org.id: users[email] for email, org in (

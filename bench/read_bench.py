@@ -177,7 +177,9 @@ def start_gunicorn(port: int, workers: int, database_url: str, log, app_module: 
     """gunicorn in production mode; with threads > 1, gthread workers, which keep idle keep-alive
     connections aside instead of blocking a worker on each (sync workers need a buffering proxy)."""
     env = {**os.environ, "AGORA_ENV": "production", "SECRET_KEY": SECRET_KEY, "DATABASE_URL": database_url,
-           "RATELIMIT_STORAGE_URI": "memory://", "SESSION_COOKIE_SECURE": "0"}
+           "RATELIMIT_STORAGE_URI": "memory://", "SESSION_COOKIE_SECURE": "0",
+           # The benchmark's officials press far faster than people: counted, never refused.
+           "SUPPORT_RATE_LIMIT": "1000000000 per minute"}
     # Idle keep-alive connections outlive a reader's pause (gunicorn closes them after 2 s by default).
     worker_class = ["-k", "gthread", "--threads", str(threads), "--keep-alive", "10"] if threads > 1 else []
     return subprocess.Popen([str(VENV_BIN / "gunicorn"), "-w", str(workers), *worker_class, "-b", f"127.0.0.1:{port}",

@@ -1,26 +1,30 @@
 """The app plus two endpoints that exist only while the support benchmark runs.
 
-`/bench/bare/<proposal>/<cast|withdraw>` performs the same database writes as casting or
-withdrawing a support (support row, quota, proposal counter, journal), through the same functions
-of app.votes.services, with no rule, no session and no form: the floor the real endpoints cannot
-beat. `/bench/signed-in/<proposal>/<cast|withdraw>` does the same writes behind what every signed-in
-form pays before any rule: the session, the signed-in user (Flask-Login) and the CSRF check; the
-gap between it and the real endpoints is what the support rules themselves cost. Served by
-`gunicorn 'bench.support_app:create_bench_app()'`; tests/votes/test_bench_endpoint.py checks that
-both write what the real endpoints write.
+`/bench/bare/<proposal>/<cast|withdraw>` performs the writes that casting or withdrawing a support
+leaves in the database (support row, quota, proposal counter, journal), as plain SQL written here,
+with no rule, no session and no form: the floor the real endpoints cannot beat.
+`/bench/signed-in/<proposal>/<cast|withdraw>` does the same writes behind what every signed-in form
+pays before any rule: the session, the signed-in user (Flask-Login) and the CSRF check; the gap
+between it and the real endpoints is what the support rules themselves cost. Served by
+`gunicorn 'bench.support_app:create_bench_app()'`; support_bench.py checks after every run that each
+endpoint left quotas and counters equal to the supports stored.
 """
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from flask import Blueprint, Flask, redirect, request
 from flask_login import current_user, login_required
 
 from app import create_app
 from app.core import clock
 from app.extensions import csrf, db
-from app.votes import services
-from app.votes.models import Support
+from app.proposals.models import Proposal
+from app.votes.models import Support, SupportEvent, SupportQuota
+from app.votes.services import new_receipt_code
 
 bare = Blueprint("bare", __name__)
 signed_in = Blueprint("signed_in", __name__)
+supports, quotas, proposals = Support.__table__, SupportQuota.__table__, Proposal.__table__
 
 
 @bare.post("/bench/bare/<int:proposal_id>/<any(cast, withdraw):action>")
@@ -38,20 +42,27 @@ def _write(proposal_id: int, action: str, user_id: int | None):
     consultation_id, organization_id = (request.form.get(name, type=int)
                                         for name in ("consultation_id", "organization_id"))
     now = clock.now()
+    owner = (quotas.c.consultation_id == consultation_id) & (quotas.c.organization_id == organization_id)
     if action == "cast":
-        changed = services.insert_support(Support(
+        changed = db.session.scalar(postgresql.insert(supports).values(
             consultation_id=consultation_id, proposal_id=proposal_id, organization_id=organization_id,
-            cast_by_id=user_id, cast_at=now, receipt_code=services.new_receipt_code())) is not None
+            cast_by_id=user_id, cast_at=now, receipt_code=new_receipt_code())
+            .on_conflict_do_nothing().returning(supports.c.id)) is not None
         if changed:
-            services.take_quota(consultation_id, organization_id, limit=None)
+            db.session.execute(postgresql.insert(quotas).values(
+                consultation_id=consultation_id, organization_id=organization_id, used=1).on_conflict_do_update(
+                index_elements=[quotas.c.consultation_id, quotas.c.organization_id], set_={"used": quotas.c.used + 1}))
     else:
-        changed = services.delete_support(proposal_id, organization_id)
+        changed = db.session.execute(sa.delete(supports).where(
+            supports.c.proposal_id == proposal_id, supports.c.organization_id == organization_id)).rowcount > 0
         if changed:
-            services.give_back_quota(consultation_id, organization_id)
+            db.session.execute(sa.update(quotas).where(owner).values(used=quotas.c.used - 1))
     if changed:
-        services.shift_counts([proposal_id], 1 if action == "cast" else -1)
-        services.journal(action, consultation_id=consultation_id, proposal_id=proposal_id,
-                         organization_id=organization_id, actor_id=user_id, at=now, source=request.form.get("next"))
+        db.session.execute(sa.update(proposals).where(proposals.c.id == proposal_id).values(
+            support_count=proposals.c.support_count + (1 if action == "cast" else -1)))
+        db.session.execute(sa.insert(SupportEvent.__table__).values(
+            consultation_id=consultation_id, proposal_id=proposal_id, organization_id=organization_id,
+            actor_id=user_id, action=action, at=now, source=(request.form.get("next") or "")[:200] or None))
     db.session.commit()
     return redirect(request.form.get("next") or f"/propositions/{proposal_id}")
 

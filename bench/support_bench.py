@@ -45,10 +45,12 @@ from flask_wtf.csrf import generate_csrf  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.accounts.models import User  # noqa: E402
+from app.accounts.sessions import start_session  # noqa: E402
 from app.consultations.models import Consultation, Phase, PhaseKind, Theme  # noqa: E402
 from app.core import clock  # noqa: E402
 from app.core.markdown import render_markdown  # noqa: E402
-from app.demo import _demo_password_hash, schedule  # noqa: E402
+from app.accounts.services import hasher  # noqa: E402
+from app.consultations.phases import calendar_around  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.organizations.models import Membership, Organization  # noqa: E402
 from app.proposals.models import Proposal  # noqa: E402
@@ -58,6 +60,7 @@ SLUG = "banc-d-essai-soutiens"
 VOTE_LIMIT = 10
 SLATE = 12
 TARGET_P95_MS = 50
+PASSWORD_HASH = hasher.hash("banc-d-essai-soutiens")  # once: Argon2 is slow on purpose
 TARGET_RATIO = 0.7
 MODES = ("real", "bare", "signed-in")
 DISTURBED_CORES = 0.15
@@ -118,14 +121,14 @@ def prepare(officials: int, proposals: int) -> Consultation:
     consultation = Consultation(slug=SLUG, title="Banc d'essai des soutiens", vote_limit=VOTE_LIMIT,
                                 eligible_kinds=["commune"], themes=[Theme(name="Banc d'essai")],
                                 phases=[Phase(kind=kind.value, starts_at=start, ends_at=end) for kind, (start, end)
-                                        in schedule(PhaseKind.SUPPORT, now).items()])
+                                        in calendar_around(PhaseKind.SUPPORT, now).items()])
     db.session.add(consultation)
     db.session.flush()
     communes = db.session.scalars(sa.select(Organization).where(Organization.kind == "commune")
                                   .order_by(Organization.id).limit(officials)).all()
     if len(communes) < officials:
         sys.exit("The directory is not loaded: run bench/generate.py first.")
-    author = User(email="auteur.banc@example.org", name="Auteur du banc", password_hash=_demo_password_hash(),
+    author = User(email="auteur.banc@example.org", name="Auteur du banc", password_hash=PASSWORD_HASH,
                   email_confirmed_at=now)
     db.session.add(author)
     db.session.flush()
@@ -136,7 +139,7 @@ def prepare(officials: int, proposals: int) -> Consultation:
          "body_html": render_markdown(body), "state": "published", "published_at": now - timedelta(days=40),
          "problem": body} for number in range(proposals)])
     users = [{"email": f"elu.banc.{commune.id}@example.org", "name": f"Élu {commune.name}",
-              "password_hash": _demo_password_hash(), "email_confirmed_at": now} for commune in communes]
+              "password_hash": PASSWORD_HASH, "email_confirmed_at": now} for commune in communes]
     db.session.execute(sa.insert(User), users)
     ids = dict(db.session.execute(sa.select(User.email, User.id).where(User.email.like("elu.banc.%"))).all())
     db.session.execute(sa.insert(Membership), [
@@ -175,7 +178,10 @@ def entries(app, consultation: Consultation, seed: int) -> list[str]:
         # A fresh app context each time: generate_csrf() keeps its token in `g` for the context's life. The
         # session is the one signing in gives (bound to wrk's address and its absent User-Agent).
         with app.app_context(), app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"}):
-            login_user(db.session.get(User, user_id))
+            user = db.session.get(User, user_id)
+            start_session(user)  # lasts SESSION_MAX_AGE, longer than a run
+            db.session.commit()
+            login_user(user)
             token = generate_csrf()
             cookie = serializer.dumps(dict(session))
         slates.append([f"{proposal_id} {organization_id} {consultation.id} {user_id} {cookie} {token}"

@@ -5,10 +5,11 @@ from itertools import count
 
 from app.accounts.models import User
 from app.accounts.services import hasher
-from app.consultations.models import CommitteeSeat, Consultation, Phase, PhaseKind, Theme
+from app.committee.models import CommitteeSeat
+from app.consultations.models import Consultation, Phase, PhaseKind, Theme
 from app.core import clock
 from app.core.markdown import render_markdown
-from app.demo import schedule
+from app.consultations.phases import calendar_around
 from app.extensions import db
 from app.organizations.models import Membership, MembershipStatus, Organization
 from app.organizations.services import normalize_name
@@ -61,7 +62,7 @@ def make_consultation(phase: str | PhaseKind = PhaseKind.SUPPORT, *, now: dateti
                                         Theme(name="Inclusion numérique", position=1)],
                                 **settings)
     consultation.phases = [Phase(kind=kind.value, starts_at=start, ends_at=end)
-                           for kind, (start, end) in schedule(PhaseKind(phase), now or clock.now()).items()]
+                           for kind, (start, end) in calendar_around(PhaseKind(phase), now or clock.now()).items()]
     return _save(consultation)
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.factories import make_organization
+from tests.factories import make_consultation, make_organization, make_proposal
 
 
 def test_organizations_endpoint_searches_and_paginates_with_total(client):
@@ -39,3 +39,27 @@ def test_malformed_parameters_get_a_400_json_error(client, query, field):
 def test_unknown_api_route_answers_json(client):
     response = client.get("/api/v1/nulle-part")
     assert response.status_code == 404 and response.get_json()["error"]["status"] == 404
+
+
+@pytest.mark.parametrize("query, field", [
+    ("per_page=²", "per_page"), ("seed=²", "seed"), ("seed=" + "9" * 5000, "seed"),
+    ("page=99999999999999999999", "page"), ("per_page=٣", "per_page"),
+])
+def test_numbers_that_are_not_plain_digits_or_too_large_get_a_400_naming_the_parameter(client, query, field):
+    consultation = make_consultation()
+    response = client.get(f"/api/v1/consultations/{consultation.slug}/proposals?{query}")
+    assert response.status_code == 400 and field in response.get_json()["error"]["fields"]
+
+
+def test_absolute_urls_come_from_the_public_address_not_the_host_header(client, app):
+    consultation = make_consultation()
+    proposal = make_proposal(consultation)
+    headers = {"Host": "evil.example"}
+    base = app.config["PUBLIC_URL"]
+    listed = client.get(f"/api/v1/consultations/{consultation.slug}/proposals", headers=headers).get_json()
+    assert listed["items"][0]["url"] == f"{base}/propositions/{proposal.id}"
+    one = client.get(f"/api/v1/proposals/{proposal.id}", headers=headers).get_json()
+    assert one["url"] == f"{base}/propositions/{proposal.id}"
+    consultations = client.get("/api/v1/consultations", headers=headers).get_json()
+    assert consultations["items"][0]["url"] == f"{base}/consultations/{consultation.slug}"
+    assert "evil.example" not in client.get(f"/api/v1/consultations/{consultation.slug}", headers=headers).text

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from app.accounts.models import User
 from app.consultations.models import PhaseKind
 from app.consultations.phases import current_phase
-from app.demo import load_demo, schedule
+from app.consultations.phases import calendar_around
+from app.demo import load_demo
 from app.extensions import db
 from app.organizations.models import Membership
 from app.proposals.models import Comment, Proposal
@@ -18,7 +19,7 @@ from app.votes.models import Support
 @pytest.mark.parametrize("phase", list(PhaseKind))
 def test_schedule_opens_the_chosen_phase_now_even_across_daylight_saving(phase):
     now = datetime(2027, 3, 28, 1, 30, tzinfo=UTC)  # the night Paris moves to summer time
-    dates = schedule(phase, now)
+    dates = calendar_around(phase, now)
     assert [kind for kind, (start, end) in dates.items() if start <= now < end] == [phase]
     ordered = list(dates.values())
     assert all(previous[1] == following[0] for previous, following in zip(ordered, ordered[1:]))

@@ -1,8 +1,7 @@
 """JSON shapes of the API, with stable field names (documented in the OpenAPI document later)."""
 
-from flask import url_for
-
 from app.consultations.models import Consultation
+from app.core.web import public_url
 from app.organizations.models import Organization
 from app.proposals.models import Proposal
 
@@ -23,7 +22,7 @@ def organization_json(organization: Organization) -> dict:
 
 def consultation_json(consultation: Consultation, *, full: bool = False) -> dict:
     data = {"slug": consultation.slug, "title": consultation.title,
-            "url": url_for("consultations.detail", slug=consultation.slug, _external=True)}
+            "url": public_url("consultations.detail", slug=consultation.slug)}
     if full:
         data.update({
             "description": consultation.description,
@@ -37,6 +36,7 @@ def consultation_json(consultation: Consultation, *, full: bool = False) -> dict
                 "threshold_per_proposal": consultation.threshold_per_proposal,
                 "minimum_votes_per_user": consultation.minimum_votes_per_user,
                 "can_accumulate_supports_beyond_threshold": consultation.can_accumulate_supports_beyond_threshold,
+                "can_support_own_proposals": consultation.can_support_own_proposals,
                 "votes_hidden": consultation.votes_hidden,
                 "eligible_kinds": consultation.eligible_kinds,
             },
@@ -59,7 +59,7 @@ def proposal_json(proposal: Proposal, *, support_count: int | None) -> dict:
         "support_count": support_count, "comment_count": proposal.comment_count,
         "published_at": instant(proposal.published_at), "withdrawn_at": instant(proposal.withdrawn_at),
         "merged_into_id": proposal.merged_into_id,
-        "url": url_for("proposals.detail", proposal_id=proposal.id, _external=True),
+        "url": public_url("proposals.detail", proposal_id=proposal.id),
     }
     if proposal.is_need:
         data.update(problem=proposal.problem, affected=proposal.affected, workaround=proposal.workaround)

@@ -30,7 +30,8 @@ def bad_request(errors: dict):
 
 def _integer_parameter(name: str, default: int, low: int, high: int, errors: dict) -> int:
     value = request.args.get(name, str(default))
-    if not value.isdigit() or not low <= int(value) <= high:
+    # isdigit() alone takes "²" for a digit, which int() refuses; a plain number is short.
+    if not (value.isascii() and value.isdigit() and len(value) <= 12) or not low <= int(value) <= high:
         errors[name] = [_("Entier entre %(low)d et %(high)d attendu.", low=low, high=high)]
         return default
     return int(value)

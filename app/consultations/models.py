@@ -1,6 +1,5 @@
 """A consultation, its dated phases, its themes and its committee."""
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -9,10 +8,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core import clock
 from app.core.db import UTCDateTime
+from app.core.enums import LabelledEnum
 from app.extensions import db
 
 
-class PhaseKind(enum.StrEnum):
+class PhaseKind(LabelledEnum):
     """The phases, in the order a consultation goes through them."""
 
     COLLECT = "collect"
@@ -21,18 +21,11 @@ class PhaseKind(enum.StrEnum):
     SELECTION = "selection"
     RESULTS = "results"
 
-    @property
-    def label(self) -> str:
-        return str(PHASE_LABELS[self])
-
-
-PHASE_LABELS = {
-    PhaseKind.COLLECT: _l("Dépôt des contributions"),
-    PhaseKind.SUPPORT: _l("Soutiens"),
-    PhaseKind.DELIBERATION: _l("Délibération du comité"),
-    PhaseKind.SELECTION: _l("Sélection des lauréats"),
-    PhaseKind.RESULTS: _l("Résultats"),
-}
+    @classmethod
+    def labels(cls):
+        return {cls.COLLECT: _l("Dépôt des contributions"), cls.SUPPORT: _l("Soutiens"),
+                cls.DELIBERATION: _l("Délibération du comité"), cls.SELECTION: _l("Sélection des lauréats"),
+                cls.RESULTS: _l("Résultats")}
 
 
 class Consultation(db.Model):
@@ -49,6 +42,9 @@ class Consultation(db.Model):
     threshold_per_proposal: Mapped[int] = mapped_column(default=0)  # 0: none
     minimum_votes_per_user: Mapped[int] = mapped_column(default=0)
     can_accumulate_supports_beyond_threshold: Mapped[bool] = mapped_column(default=False)
+    # Agora's own setting, named in Decidim's style: off, an organization supports others' proposals
+    # only, not those it submitted or co-sponsors.
+    can_support_own_proposals: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     votes_hidden: Mapped[bool] = mapped_column(default=False)
     # When set, receipts and open data name no supporting organization, only a pseudonym.
     supporters_hidden: Mapped[bool] = mapped_column(default=False)
@@ -104,22 +100,3 @@ class Theme(db.Model):
     position: Mapped[int] = mapped_column(default=0)
 
     consultation = relationship("Consultation", back_populates="themes")
-
-
-class CommitteeSeat(db.Model):
-    __tablename__ = "committee_seats"
-    __table_args__ = (
-        sa.UniqueConstraint("consultation_id", "user_id"),
-        # One chair per consultation.
-        sa.Index("uq_committee_seats_chair", "consultation_id", unique=True,
-                 sqlite_where=sa.text("is_chair"), postgresql_where=sa.text("is_chair")),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    consultation_id: Mapped[int] = mapped_column(sa.ForeignKey("consultations.id"))
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    affiliation: Mapped[str] = mapped_column(sa.String(200))
-    is_chair: Mapped[bool] = mapped_column(default=False)
-
-    consultation = relationship("Consultation", back_populates="committee_seats")
-    user = relationship("User")

@@ -1,29 +1,11 @@
-"""Who holds which place in a consultation (pure predicates, also used by templates)."""
+"""What a person can do in a consultation now, for the home page (pure, also used by templates)."""
 
 from datetime import datetime
 
-from app.consultations.models import CommitteeSeat, Consultation, PhaseKind
+from app.committee.permissions import committee_seat
+from app.consultations.models import Consultation, PhaseKind
 from app.consultations.phases import current_phase
 from app.organizations.models import MembershipRole
-
-
-def committee_seat(consultation: Consultation, user) -> CommitteeSeat | None:
-    if not user.is_authenticated:
-        return None
-    return next((seat for seat in consultation.committee_seats if seat.user_id == user.id), None)
-
-
-def is_committee_member(user, consultation: Consultation) -> bool:
-    return committee_seat(consultation, user) is not None
-
-
-def is_committee_chair(user, consultation: Consultation) -> bool:
-    seat = committee_seat(consultation, user)
-    return seat is not None and seat.is_chair
-
-
-def can_see_committee_space(user, consultation: Consultation) -> bool:
-    return user.is_authenticated and (user.is_admin or is_committee_member(user, consultation))
 
 
 def user_situation(user, consultation: Consultation, now: datetime | None = None) -> dict:

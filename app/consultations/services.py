@@ -8,12 +8,14 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from app.accounts.models import User
-from app.consultations.models import CommitteeSeat, Consultation, Phase, PhaseKind, Theme
+from app.consultations.models import Consultation, Phase, PhaseKind, Theme
+from app.consultations.phases import has_ended
 from app.core import audit, clock
 from app.core.errors import RuleViolation
 from app.extensions import db
 from app.organizations.models import OrganizationKind
-from app.votes.models import Support, Tally
+from app.proposals.services import themes_in_use
+from app.votes.services import forget_empty_tally, has_supports
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
@@ -31,20 +33,22 @@ class ConsultationInput:
     threshold_per_proposal: int = 0
     minimum_votes_per_user: int = 0
     can_accumulate_supports_beyond_threshold: bool = False
+    can_support_own_proposals: bool = False
     votes_hidden: bool = False
     supporters_hidden: bool = False
     eligible_kinds: list[str] = field(default_factory=list)
     theme_names: list[str] = field(default_factory=list)
     phase_dates: dict[PhaseKind, tuple[datetime, datetime]] = field(default_factory=dict)
-    change_reason: str = ""  # required to shorten a support window that already has supports
+    change_reason: str = ""  # required to move a support window that already has supports
 
     # What supports were cast under: once one is, these stay as they are.
     SUPPORT_RULES = ("vote_limit", "threshold_per_proposal", "minimum_votes_per_user",
-                     "can_accumulate_supports_beyond_threshold", "eligible_kinds")
+                     "can_accumulate_supports_beyond_threshold", "can_support_own_proposals", "eligible_kinds")
 
     SETTINGS = ("title", "slug", "description", "budget_envelope_cents", "laureate_target", "vote_limit",
                 "threshold_per_proposal", "minimum_votes_per_user",
-                "can_accumulate_supports_beyond_threshold", "votes_hidden", "supporters_hidden", "eligible_kinds")
+                "can_accumulate_supports_beyond_threshold", "can_support_own_proposals", "votes_hidden",
+                "supporters_hidden", "eligible_kinds")
 
 
 def _check(data: ConsultationInput, consultation: Consultation | None) -> None:
@@ -69,7 +73,7 @@ def _check(data: ConsultationInput, consultation: Consultation | None) -> None:
                             field="eligible_kinds")
     names = [name.strip() for name in data.theme_names if name.strip()]
     if len({name.lower() for name in names}) != len(names):
-        raise RuleViolation(_("Deux thèmes portent le même nom."), field="theme_names")
+        raise RuleViolation(_("Deux thèmes portent le même nom."), field="themes")
     check_phase_dates(data.phase_dates)
 
 
@@ -106,7 +110,7 @@ def save_consultation(consultation: Consultation | None, data: ConsultationInput
     changes = {name: getattr(data, name) for name in ConsultationInput.SETTINGS
                if _differs(getattr(consultation, name), getattr(data, name))}
     if not created:
-        _check_support_changes(consultation, data, changes)
+        _check_support_changes(consultation, data, changes, now)
     for name, value in changes.items():
         setattr(consultation, name, value)
     _save_themes(consultation, data.theme_names)
@@ -126,43 +130,47 @@ def _differs(old, new) -> bool:
     return old != new
 
 
-def _check_support_changes(consultation: Consultation, data: ConsultationInput, changes: dict) -> None:
-    """Supports are counted under the rules they were cast under, within the window published.
+def _check_support_changes(consultation: Consultation, data: ConsultationInput, changes: dict,
+                           now: datetime) -> None:
+    """Supports are counted under the rules and within the window they were cast in.
 
-    Once a support is stored, its rules (limit, minimum, threshold, accumulation, eligible kinds)
-    stay: lowering a limit would put organizations over it, raising a minimum would leave counters
-    counting supports that no longer count. Shortening the window needs a reason, kept in the audit.
-    Once the tally is frozen and published, the window no longer moves at all: its digest would no
-    longer describe the supports.
+    Once a support is stored, its rules (limit, minimum, threshold, accumulation, own proposals,
+    eligible kinds) stay: lowering a limit would put organizations over it, raising a minimum would
+    leave counters counting supports that no longer count. Moving the window then needs a reason,
+    kept in the audit log; once it has ended, the tally is frozen and the window no longer moves.
     """
     window = consultation.phase(PhaseKind.SUPPORT)
     if window is None:
         return
-    starts_at, ends_at = data.phase_dates[PhaseKind.SUPPORT]
-    if (starts_at, ends_at) != (window.starts_at, window.ends_at) and db.session.get(Tally, consultation.id):
-        raise RuleViolation(_("Le décompte des soutiens est figé et publié : la période de soutiens ne peut "
-                              "plus changer."), field="support_starts_at")
+    moved = data.phase_dates[PhaseKind.SUPPORT] != (window.starts_at, window.ends_at)
     rules_changed = [name for name in ConsultationInput.SUPPORT_RULES if name in changes]
-    needs_reason = (starts_at > window.starts_at or ends_at < window.ends_at) and not data.change_reason.strip()
-    if not (rules_changed or needs_reason) or not has_supports(consultation):
+    if not (moved or rules_changed):
+        return
+    ended = has_ended(consultation, PhaseKind.SUPPORT, now)
+    if not has_supports(consultation):
+        if moved and ended:
+            forget_empty_tally(consultation)
         return
     if rules_changed:
         raise RuleViolation(_("Des soutiens ont déjà été exprimés : les règles de soutien (nombre par "
-                              "organisation, minimum, seuil, cumul, types d'organisations admis) ne peuvent "
-                              "plus changer."), field=rules_changed[0])
-    raise RuleViolation(_("Des soutiens ont déjà été exprimés : expliquez pourquoi la période de soutiens "
-                          "est raccourcie."), field="change_reason")
-
-
-def has_supports(consultation: Consultation) -> bool:
-    return db.session.scalar(sa.select(Support.id).where(Support.consultation_id == consultation.id)
-                             .limit(1)) is not None
+                              "organisation, minimum, seuil, cumul, propositions de sa collectivité, types "
+                              "d'organisations admis) ne peuvent plus changer."), field=rules_changed[0])
+    if ended:
+        raise RuleViolation(_("La période de soutiens est close et le décompte des soutiens est figé : elle ne "
+                              "peut plus changer."), field="support_starts_at")
+    if not data.change_reason.strip():
+        raise RuleViolation(_("Des soutiens ont déjà été exprimés : expliquez pourquoi la période de soutiens "
+                              "change."), field="change_reason")
 
 
 def _save_themes(consultation: Consultation, names: list[str]) -> None:
     """Keep themes whose name stays (proposals point to them), add new ones, drop removed ones."""
     names = [name.strip() for name in names if name.strip()]
     by_name = {theme.name: theme for theme in consultation.themes}
+    used = themes_in_use([theme.id for name, theme in by_name.items() if name not in names])
+    if used:  # contributions keep the themes they were filed under
+        raise RuleViolation(_("Le thème « %(name)s » est celui de contributions déposées : il ne peut pas être "
+                              "retiré.", name=used[0].name), field="themes")
     consultation.themes = [by_name.get(name) or Theme(name=name) for name in names]
     for position, theme in enumerate(consultation.themes):
         theme.position = position
@@ -183,39 +191,3 @@ def _save_phases(consultation: Consultation, phase_dates, now: datetime) -> dict
                                    "had_started": phase.starts_at <= now}
             phase.starts_at, phase.ends_at = starts_at, ends_at
     return changes
-
-
-def add_committee_member(consultation: Consultation, user: User, *, affiliation: str, is_chair: bool,
-                         by: User) -> CommitteeSeat:
-    """Seat `user` on the committee; naming a new chair takes the chair from the previous one."""
-    if not by.is_admin:
-        raise RuleViolation(_("Seule l'équipe d'administration peut composer le comité."))
-    if not affiliation.strip():
-        raise RuleViolation(_("Indiquez l'affiliation du membre (association, administration…)."),
-                            field="affiliation")
-    if any(seat.user_id == user.id for seat in consultation.committee_seats):
-        raise RuleViolation(_("Cette personne siège déjà au comité."), field="email")
-    if is_chair:
-        _clear_chair(consultation)
-    seat = CommitteeSeat(user=user, affiliation=affiliation.strip(), is_chair=is_chair)
-    consultation.committee_seats.append(seat)
-    db.session.flush()
-    audit.record("committee.add", actor=by, subject=consultation,
-                 data={"user_id": user.id, "affiliation": seat.affiliation, "is_chair": is_chair})
-    return seat
-
-
-def _clear_chair(consultation: Consultation) -> None:
-    for seat in consultation.committee_seats:
-        seat.is_chair = False
-    db.session.flush()  # the unique chair index must see the old chair gone first
-
-
-def remove_committee_member(seat: CommitteeSeat, *, by: User) -> None:
-    if not by.is_admin:
-        raise RuleViolation(_("Seule l'équipe d'administration peut composer le comité."))
-    consultation = seat.consultation
-    consultation.committee_seats.remove(seat)
-    db.session.flush()
-    audit.record("committee.remove", actor=by, subject=consultation, data={"user_id": seat.user_id})
-

@@ -7,6 +7,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 
+# The largest value of an integer column on every database we run on (PostgreSQL's integer).
+MAX_ID = 2**31 - 1
+
+
 class UTCDateTime(sa.types.TypeDecorator):
     """Store instants as naive UTC (SQLite has no time zones); hand back aware UTC datetimes."""
 

@@ -3,20 +3,17 @@
 from datetime import datetime
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import (Flask, abort, current_app, flash, jsonify, redirect, render_template, request,
                    send_from_directory, session)
 from flask_babel import format_datetime, format_decimal, get_locale, gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 
-from app.accounts.models import User
-from app.organizations.models import Membership
 from app.core import clock
+from app.core.db import MAX_ID
 from app.core.errors import RuleViolation
-from app.extensions import csrf, db, login_manager
+from app.extensions import csrf, db
 from config import LANGUAGES
 
 DSFR_PACKAGE = "@gouvfr/dsfr/dist"
@@ -26,9 +23,6 @@ DSFR_ALLOWED = ("dsfr.min.css", "dsfr.module.min.js", "dsfr.nomodule.min.js", "f
 
 
 def init_app(app: Flask) -> None:
-    login_manager.user_loader(load_user)
-    login_manager.login_view = "accounts.sign_in"
-    login_manager.login_message = None  # the sign-in page says why on its own
     app.add_url_rule("/dsfr/<path:filename>", "dsfr", serve_dsfr)
     app.add_url_rule("/langue", "set_language", set_language, methods=["POST"])
     # The switcher is in every page's footer: with a CSRF token, every visitor would get a session
@@ -42,18 +36,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["number"] = format_decimal
     app.jinja_env.globals.update(current_path=current_path, get_locale=get_locale)  # also inside imported macros
     app.context_processor(lambda: {"site": site_identity()})
-
-
-# Memberships and their organizations decide what almost every page offers: loaded at once. Built
-# once, like its cache key, since every signed-in request runs it.
-USER_WITH_ORGANIZATIONS = (sa.select(User).where(User.id == sa.bindparam("user_id"))
-                           .options(joinedload(User.memberships).joinedload(Membership.organization)))
-
-
-def load_user(user_id: str) -> User | None:
-    user = db.session.scalars(USER_WITH_ORGANIZATIONS, {"user_id": int(user_id)}).unique().one_or_none() \
-        if user_id.isdigit() else None
-    return user if user is not None and user.is_active else None
 
 
 def serve_dsfr(filename: str):
@@ -85,6 +67,32 @@ def refuse_nul_characters() -> None:
     for values in (request.args, request.form):
         if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
             abort(400)
+
+
+def page_argument() -> int:
+    """The `page` parameter of a list: 1 when absent, a 400 when it is not a page number."""
+    value = request.args.get("page", "1")
+    if not (value.isascii() and value.isdigit() and len(value) <= 6 and int(value) >= 1):
+        abort(400)
+    return int(value)
+
+
+def form_id(name: str) -> int | None:
+    """The id posted in a form field, or None when the value cannot be an id (too large for the
+    database, not a plain number)."""
+    value = request.form.get(name, "")
+    if value.isascii() and value.isdigit() and len(value) <= 10 and 0 < int(value) <= MAX_ID:
+        return int(value)
+    return None
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute address on the site's configured PUBLIC_URL, for links in mails and in the API: never
+    on the request's Host header, which the client chooses. Built from the URL map, not the request, so
+    that commands and workers build the same links."""
+    base = urlsplit(current_app.config["PUBLIC_URL"])
+    adapter = current_app.url_map.bind(base.netloc, base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def current_path() -> str:
@@ -140,8 +148,12 @@ def paris_datetime(moment: datetime | None, pattern: str | None = None) -> str:
     """Show a stored UTC instant as Paris wall-clock time, by default in the visitor's language."""
     if moment is None:
         return ""
+    local = clock.to_paris(moment)
     # Translators: a Babel (CLDR) date pattern; words that are not pattern letters go between single quotes.
-    return format_datetime(clock.to_paris(moment), pattern or _("d MMMM y 'à' HH'h'mm"))
+    pattern = pattern or _("d MMMM y 'à' HH'h'mm")
+    if local.day == 1 and get_locale().language == "fr":
+        pattern = pattern.replace("d ", "d'er' ", 1)  # French writes the first of the month "1er décembre"
+    return format_datetime(local, pattern)
 
 
 def euros(cents: int | None) -> str:

@@ -1,6 +1,5 @@
 """Proposals (needs and services), their versions, co-sponsors, links, comments and reports."""
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -9,23 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core import clock
 from app.core.db import UTCDateTime
+from app.core.enums import LabelledEnum
 from app.extensions import db
-
-
-class LabelledEnum(enum.StrEnum):
-    """A string enum whose members have a French label for people."""
-
-    @property
-    def label(self) -> str:
-        return str(self.labels()[self])
-
-    @classmethod
-    def labels(cls) -> dict:
-        raise NotImplementedError
-
-    @classmethod
-    def choices(cls) -> list[tuple[str, str]]:
-        return [(member.value, cls.labels()[member]) for member in cls]
 
 
 class ProposalKind(LabelledEnum):

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
+from app.accounts.sessions import end_every_session
 from app.core import audit, clock
 from app.core.errors import RuleViolation, refuse_if
 from app.extensions import db
@@ -119,6 +120,7 @@ def block_user(user: User, *, by: User, now: datetime | None = None) -> None:
     if user.is_admin:
         raise RuleViolation(_("Un compte d'administration ne peut pas être suspendu ici."))
     user.blocked_at = user.blocked_at or now or clock.now()
+    end_every_session(user)
     audit.record("moderation.block_user", actor=by, subject=user)
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 
-from app.consultations.models import Consultation, PhaseKind
+from app.consultations.models import Consultation
 from app.consultations.phases import allows
 from app.core import clock
 from app.organizations.permissions import verified_membership
@@ -26,18 +26,13 @@ def is_member_of(user, organization_id: int) -> bool:
     return verified_membership(user, organization_id) is not None
 
 
-def _collect_not_over(consultation: Consultation, now: datetime) -> bool:
-    collect = consultation.phase(PhaseKind.COLLECT)
-    return collect is not None and now < collect.ends_at
-
-
 def why_not_submit(user, organization, consultation: Consultation, now: datetime | None = None) -> str | None:
     now = now or clock.now()
     if not user.is_authenticated:
         return _("Connectez-vous pour déposer une proposition.")
     if organization is None or not is_member_of(user, organization.id):
         return _("Seuls les membres vérifiés d'une organisation vérifiée déposent des propositions en son nom.")
-    if not _collect_not_over(consultation, now):
+    if not allows(consultation, "draft", now):
         return _("Le dépôt des contributions est terminé.")
     return None
 
@@ -48,7 +43,7 @@ def why_not_edit(user, proposal: Proposal, now: datetime | None = None) -> str |
         return _("Seuls les membres de l'organisation qui l'a déposée modifient une proposition.")
     if proposal.state == ProposalState.WITHDRAWN:
         return _("Cette proposition a été retirée.")
-    if not _collect_not_over(proposal.consultation, now):
+    if not allows(proposal.consultation, "edit", now):
         return _("Les propositions ne sont plus modifiables après la phase de dépôt.")
     return None
 
@@ -59,7 +54,7 @@ def why_not_publish(user, proposal: Proposal, now: datetime | None = None) -> st
         return _("Seul un brouillon peut être publié.")
     if not is_member_of(user, proposal.organization_id):
         return _("Seuls les membres de l'organisation qui l'a déposée publient une proposition.")
-    if not allows(proposal.consultation, "submit", now):
+    if not allows(proposal.consultation, "publish", now):
         return _("La publication n'est possible que pendant la phase de dépôt des contributions.")
     return None
 
@@ -70,8 +65,7 @@ def why_not_withdraw(user, proposal: Proposal, now: datetime | None = None) -> s
         return _("Seuls les membres de l'organisation qui l'a déposée retirent une proposition.")
     if proposal.state != ProposalState.PUBLISHED:
         return _("Seule une proposition publiée peut être retirée.")
-    results = proposal.consultation.phase(PhaseKind.RESULTS)
-    if results is not None and now >= results.starts_at:
+    if not allows(proposal.consultation, "withdraw", now):
         return _("Les résultats sont publiés : la proposition ne peut plus être retirée.")
     return None
 

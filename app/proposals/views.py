@@ -1,7 +1,6 @@
 """Proposal pages: the public index, a proposal's page, drafting, publishing and discussing."""
 
 import secrets
-from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
@@ -11,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from app.consultations.models import Consultation
 from app.core import clock
-from app.core.web import attempt, safe_next_url
+from app.core.web import attempt, form_id, safe_next_url
 from app.extensions import db
 from app.proposals import moderation, permissions, services
 from app.proposals.forms import (CommentEditForm, CommentForm, LinkForm, OrganizationChoiceForm, ProposalForm,
@@ -58,7 +57,7 @@ def _consultation(slug: str) -> Consultation:
     return db.first_or_404(sa.select(Consultation).where(Consultation.slug == slug))
 
 
-def _visible_proposal(proposal_id: int) -> Proposal:
+def visible_proposal_or_404(proposal_id: int) -> Proposal:
     proposal = db.get_or_404(Proposal, proposal_id)
     if not permissions.can_see(current_user, proposal):
         abort(404)
@@ -93,14 +92,13 @@ def index(slug: str):
 
 
 def _input(form: ProposalForm) -> services.ProposalInput:
-    budget = form.requested_budget.data
     return services.ProposalInput(
         kind=form.kind.data, title=form.title.data or "", summary=form.summary.data or "", body=form.body.data or "",
         theme_ids=list(form.theme_ids.data or []), territory_tags=list(form.territory_tags.data or []),
         problem=form.problem.data, affected=form.affected.data, workaround=form.workaround.data,
         maturity=form.maturity.data, licence=form.licence.data, repository_url=form.repository_url.data,
         carrier=form.carrier.data, deployments=form.deployments.data,
-        requested_budget_cents=int(budget * 100) if budget is not None else None)
+        requested_budget_cents=form.requested_budget.cents)
 
 
 def _proposal_form(consultation: Consultation, **kwargs) -> ProposalForm:
@@ -133,7 +131,7 @@ def new(slug: str):
 @bp.route("/propositions/<int:proposal_id>/modifier", methods=["GET", "POST"])
 @login_required
 def edit(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal_or_404(proposal_id)
     if refusal := _refused(permissions.why_not_edit(current_user, proposal), proposal):
         return refusal
     form = _proposal_form(proposal.consultation, obj=proposal if request.method == "GET" else None)
@@ -141,8 +139,7 @@ def edit(proposal_id: int):
     if request.method == "GET":
         form.theme_ids.data = [theme.id for theme in proposal.themes]
         form.territory_tags.data = proposal.tags
-        if proposal.requested_budget_cents is not None:
-            form.requested_budget.data = Decimal(proposal.requested_budget_cents) / 100
+        form.requested_budget.set_cents(proposal.requested_budget_cents)
     if form.validate_on_submit():
         if attempt(lambda: services.update_proposal(proposal, _input(form), by=current_user), form=form,
                    success=_("Modifications enregistrées."))[0]:
@@ -165,7 +162,12 @@ def _comments(proposal: Proposal) -> list[tuple[Comment, list[Comment]]]:
 
 @bp.get("/propositions/<int:proposal_id>")
 def detail(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = db.get_or_404(Proposal, proposal_id)
+    if not permissions.can_see(current_user, proposal):
+        if not proposal.is_hidden or proposal.state == ProposalState.DRAFT:
+            abort(404)  # a draft is not known to exist
+        # Those who followed a link, and the reporter whose report hid it, are told why it is gone.
+        return render_template("proposals/under_moderation.html", proposal=proposal)
     now = clock.now()
     organizations = permissions.acting_organizations(current_user)
     similar = []
@@ -217,7 +219,7 @@ def _act(proposal: Proposal, action, success: str):
 @bp.post("/propositions/<int:proposal_id>/publier")
 @login_required
 def publish(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal_or_404(proposal_id)
     return _act(proposal, lambda: services.publish_proposal(proposal, by=current_user),
                 _("Proposition publiée : elle est désormais visible de tous."))
 
@@ -225,7 +227,7 @@ def publish(proposal_id: int):
 @bp.route("/propositions/<int:proposal_id>/retirer", methods=["GET", "POST"])
 @login_required
 def withdraw(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal_or_404(proposal_id)
     if refusal := _refused(permissions.why_not_withdraw(current_user, proposal), proposal):
         return refusal
     form = WithdrawForm()
@@ -238,8 +240,8 @@ def withdraw(proposal_id: int):
 @bp.post("/propositions/<int:proposal_id>/coporter")
 @login_required
 def cosponsor(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
-    organization = _acting_organization(request.form.get("organization_id", type=int))
+    proposal = visible_proposal_or_404(proposal_id)
+    organization = _acting_organization(form_id("organization_id"))
     return _act(proposal, lambda: services.cosponsor_proposal(proposal, organization, by=current_user),
                 _("Votre organisation coporte désormais cette proposition."))
 
@@ -251,8 +253,9 @@ def _acting_organization(organization_id: int | None):
 @bp.post("/propositions/<int:proposal_id>/relier")
 @login_required
 def link(proposal_id: int):
-    service = _visible_proposal(proposal_id)
-    need = db.session.get(Proposal, request.form.get("need_id", type=int) or 0)
+    service = visible_proposal_or_404(proposal_id)
+    need_id = form_id("need_id")
+    need = db.session.get(Proposal, need_id) if need_id else None
     if need is None or not permissions.can_see(current_user, need) or need.kind != ProposalKind.NEED:
         flash(_("Choisissez un besoin publié de la consultation."), "error")
         return redirect(url_for("proposals.detail", proposal_id=service.id))
@@ -263,7 +266,7 @@ def link(proposal_id: int):
 @bp.post("/propositions/<int:proposal_id>/commentaires")
 @login_required
 def comment(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_proposal_or_404(proposal_id)
     if refusal := _refused(permissions.why_not_comment(current_user, proposal), proposal):
         return refusal
     form = CommentForm()
@@ -271,7 +274,8 @@ def comment(proposal_id: int):
     if not form.validate():
         flash(next(iter(form.errors.values()))[0], "error")
         return redirect(url_for("proposals.detail", proposal_id=proposal.id, _anchor="commentaires"))
-    parent = db.session.get(Comment, int(form.parent_id.data)) if (form.parent_id.data or "").isdigit() else None
+    parent_id = form_id("parent_id")
+    parent = db.session.get(Comment, parent_id) if parent_id else None
     organization = _acting_organization(form.organization_id.data)
     return _act(proposal, lambda: moderation.add_comment(proposal, form.body.data, by=current_user,
                                                          organization=organization, parent=parent),

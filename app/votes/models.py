@@ -69,5 +69,6 @@ class Tally(db.Model):
     frozen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     support_count: Mapped[int]
     digest: Mapped[str] = mapped_column(sa.String(64))
-    # The published list itself, so that later changes of settings never make it disagree with its digest.
-    lines: Mapped[str] = mapped_column(sa.Text)
+    # The published file itself, so that later changes (a pseudonym's key, a name) never make it disagree
+    # with its digest.
+    content: Mapped[str] = mapped_column(sa.Text)

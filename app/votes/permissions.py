@@ -5,35 +5,28 @@ Each `why_not_*` returns the reason in French, or None when allowed.
 
 from datetime import datetime
 
-from flask_babel import format_datetime, gettext as _
+from flask_babel import gettext as _
 
+from app.committee.permissions import is_committee_member
 from app.consultations.models import Consultation, PhaseKind
-from app.consultations.permissions import is_committee_member
+from app.consultations.phases import allows, has_ended
 from app.core import clock
+from app.core.web import paris_datetime
 from app.organizations.models import MembershipRole, OrganizationKind
 from app.organizations.permissions import verified_membership
 from app.proposals.models import Proposal, ProposalState
 
 
-def support_window(consultation: Consultation):
-    return consultation.phase(PhaseKind.SUPPORT)
-
-
-def _paris(moment: datetime) -> str:
-    # Translators: a Babel (CLDR) date pattern; words that are not pattern letters go between single quotes.
-    return format_datetime(clock.to_paris(moment), _("d MMMM y 'à' HH'h'mm"))
-
-
 def why_not_window(consultation: Consultation, now: datetime) -> str | None:
-    """Supports are open inside [start, end), by the server clock."""
-    window = support_window(consultation)
+    """Supports are open while the consultation's stage allows them."""
+    if allows(consultation, "support", now):
+        return None
+    window = consultation.phase(PhaseKind.SUPPORT)
     if window is None:
         return _("Cette consultation n'a pas de période de soutiens.")
-    if now < window.starts_at:
-        return _("Les soutiens ouvriront le %(date)s.", date=_paris(window.starts_at))
-    if now >= window.ends_at:
-        return _("Les soutiens sont clos depuis le %(date)s.", date=_paris(window.ends_at))
-    return None
+    if has_ended(consultation, PhaseKind.SUPPORT, now):
+        return _("Les soutiens sont clos depuis le %(date)s.", date=paris_datetime(window.ends_at))
+    return _("Les soutiens ouvriront le %(date)s.", date=paris_datetime(window.starts_at))
 
 
 def why_not_act_for(user, organization, consultation: Consultation) -> str | None:
@@ -57,12 +50,23 @@ def why_not_supportable(proposal: Proposal) -> str | None:
     return None
 
 
+def why_not_own(organization, proposal: Proposal) -> str | None:
+    """An organization supports others' proposals, not those it submitted or co-sponsors, unless the
+    consultation allows it (can_support_own_proposals)."""
+    if proposal.consultation.can_support_own_proposals:
+        return None
+    if proposal.organization_id == organization.id or any(
+            cosponsor.organization_id == organization.id for cosponsor in proposal.cosponsors):
+        return _("Votre collectivité porte cette proposition : elle ne peut pas la soutenir elle-même.")
+    return None
+
+
 def why_not_support(user, organization, proposal: Proposal, now: datetime | None = None) -> str | None:
     """Everything but the quota and uniqueness, which the service takes atomically."""
     now = now or clock.now()
     consultation = proposal.consultation
     return (why_not_act_for(user, organization, consultation) or why_not_supportable(proposal)
-            or why_not_window(consultation, now))
+            or why_not_own(organization, proposal) or why_not_window(consultation, now))
 
 
 def why_not_withdraw(user, organization, proposal: Proposal, now: datetime | None = None) -> str | None:
@@ -73,10 +77,7 @@ def why_not_withdraw(user, organization, proposal: Proposal, now: datetime | Non
 
 def counts_hidden(consultation: Consultation, viewer, now: datetime | None = None) -> bool:
     """With votes_hidden, counts stay invisible to all but the committee until the window ends."""
-    if not consultation.votes_hidden:
-        return False
-    window = support_window(consultation)
-    if window is not None and (now or clock.now()) >= window.ends_at:
+    if not consultation.votes_hidden or has_ended(consultation, PhaseKind.SUPPORT, now):
         return False
     return not is_committee_member(viewer, consultation)
 

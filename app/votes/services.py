@@ -6,8 +6,10 @@ organizations that have cast at least minimum_votes_per_user supports. It is wri
 transaction as the supports, so counts shown always equal supports stored.
 """
 
+import csv
 import hashlib
 import hmac
+import io
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,12 +22,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User
-from app.consultations.models import Consultation
+from app.consultations.models import Consultation, PhaseKind
+from app.consultations.phases import has_ended
 from app.core import clock
 from app.core.errors import RuleViolation, refuse_if
 from app.extensions import db
 from app.organizations.models import Organization
 from app.proposals.models import Proposal
+from app.proposals.services import load_cosponsors
 from app.votes import permissions
 from app.votes.models import Support, SupportEvent, SupportQuota, Tally
 
@@ -47,75 +51,62 @@ def normalize_receipt(text: str) -> str:
     return cleaned.translate(str.maketrans("OIL", "011"))
 
 
-SUPPORT_COLUMNS = ("consultation_id", "proposal_id", "organization_id", "cast_by_id", "cast_at", "receipt_code")
-
-
 def _dialect():
     """The insert construct of the database in use, for its ON CONFLICT clauses."""
     return postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
 
 
-# The writes of a support, without any rule: on the tables, not through the ORM, since nothing in the
-# request reads them back. The support benchmark's bare endpoint (bench/support_app.py) runs these
-# same functions, so that it measures what the rules cost and nothing else.
-
-def insert_support(support: Support) -> int | None:
-    """Insert the row of a transient `support`: its id, or None when its organization already
-    supports the proposal.
+def _insert_support(proposal: Proposal, organization: Organization, by: User, now: datetime) -> Support | None:
+    """The new support, in the session; None when the organization already supports the proposal.
 
     ON CONFLICT DO NOTHING: a colleague's support, even one pressed at the same moment, makes this a
     no-op instead of an error (on PostgreSQL the insert waits for the colleague's commit).
     """
-    table = Support.__table__
-    return db.session.scalar(_dialect().insert(table).values(
-        {column: getattr(support, column) for column in SUPPORT_COLUMNS})
-        .on_conflict_do_nothing().returning(table.c.id))
+    return db.session.scalar(
+        _dialect().insert(Support).values(consultation_id=proposal.consultation_id, proposal_id=proposal.id,
+                                          organization_id=organization.id, cast_by_id=by.id, cast_at=now,
+                                          receipt_code=new_receipt_code())
+        .on_conflict_do_nothing().returning(Support))
 
 
-def delete_support(proposal_id: int, organization_id: int) -> bool:
-    supports = Support.__table__
-    return db.session.execute(sa.delete(supports).where(
-        supports.c.proposal_id == proposal_id, supports.c.organization_id == organization_id)).rowcount > 0
-
-
-def take_quota(consultation_id: int, organization_id: int, limit: int | None) -> int | None:
-    """Count one more support for the organization if `limit` allows; the new total, or None.
+def _take_quota(consultation: Consultation, organization: Organization) -> int | None:
+    """Count one more support for the organization if vote_limit allows; the new total, or None.
 
     One statement: the first support creates the quota row, later ones update it only while under
     the limit. On PostgreSQL the update locks the row until commit, so a colleague's concurrent cast
     waits and then sees the new total; SQLite's BEGIN IMMEDIATE serialises writers.
     """
     table = SupportQuota.__table__
-    statement = _dialect().insert(table).values(consultation_id=consultation_id, organization_id=organization_id,
+    statement = _dialect().insert(table).values(consultation_id=consultation.id, organization_id=organization.id,
                                              used=1)
+    limit = consultation.vote_limit
     return db.session.scalar(statement.on_conflict_do_update(
         index_elements=[table.c.consultation_id, table.c.organization_id], set_={"used": table.c.used + 1},
         where=table.c.used < limit if limit else sa.true()).returning(table.c.used))
 
 
-def give_back_quota(consultation_id: int, organization_id: int) -> int:
+def _give_back_quota(consultation: Consultation, organization: Organization) -> int:
     table = SupportQuota.__table__
     return db.session.scalar(
-        sa.update(table).where(table.c.consultation_id == consultation_id, table.c.organization_id == organization_id)
+        sa.update(table).where(table.c.consultation_id == consultation.id, table.c.organization_id == organization.id)
         .values(used=table.c.used - 1).returning(table.c.used))
 
 
-def shift_counts(proposal_ids: list[int], step: int) -> None:
-    proposals = Proposal.__table__
-    if proposal_ids:
-        db.session.execute(sa.update(proposals).where(proposals.c.id.in_(sorted(proposal_ids)))
-                           .values(support_count=proposals.c.support_count + step))
+def _shift_counts(proposal_ids: set[int], step: int) -> None:
+    """Move public counts; proposals already in the session see their new count."""
+    db.session.execute(sa.update(Proposal).where(Proposal.id.in_(sorted(proposal_ids)))
+                       .values(support_count=Proposal.support_count + step))
 
 
-def journal(action: str, *, consultation_id: int, proposal_id: int, organization_id: int, actor_id: int,
-            at: datetime, source: str | None) -> None:
-    db.session.execute(sa.insert(SupportEvent.__table__).values(
-        consultation_id=consultation_id, proposal_id=proposal_id, organization_id=organization_id,
-        actor_id=actor_id, action=action, at=at, source=(source or "")[:200] or None))
+def _journal(action: str, proposal: Proposal, organization: Organization, by: User, now: datetime,
+             source: str | None) -> None:
+    db.session.add(SupportEvent(consultation_id=proposal.consultation_id, proposal_id=proposal.id,
+                                organization_id=organization.id, actor_id=by.id, action=action, at=now,
+                                source=(source or "")[:200] or None))
 
 
-def _organization_support_ids(consultation: Consultation, organization: Organization) -> list[int]:
-    return list(db.session.scalars(sa.select(Support.proposal_id).where(
+def _organization_support_ids(consultation: Consultation, organization: Organization) -> set[int]:
+    return set(db.session.scalars(sa.select(Support.proposal_id).where(
         Support.consultation_id == consultation.id, Support.organization_id == organization.id)))
 
 
@@ -125,11 +116,10 @@ def _recount_after(consultation: Consultation, organization: Organization, propo
     minimum = consultation.minimum_votes_per_user
     step = 1 if used_after > used_before else -1
     if used_before >= minimum and used_after >= minimum:
-        shift_counts([proposal.id], step)  # already counting: only this proposal moves
+        _shift_counts({proposal.id}, step)  # already counting: only this proposal moves
     elif max(used_before, used_after) >= minimum:
         # Crossing the minimum: every support of the organization starts or stops counting.
-        supported = set(_organization_support_ids(consultation, organization)) | {proposal.id}
-        shift_counts(list(supported), step)
+        _shift_counts(_organization_support_ids(consultation, organization) | {proposal.id}, step)
 
 
 def _check_threshold(consultation: Consultation, proposal: Proposal) -> None:
@@ -149,45 +139,49 @@ def cast_support(proposal: Proposal, organization: Organization, *, by: User, no
                  source: str | None = None) -> Support:
     """Record `organization`'s support for `proposal`, cast by the elected official `by`.
 
-    Inside the window [start, end) by the server clock; within vote_limit; once per proposal and
-    organization whoever presses; not beyond the threshold unless accumulation is allowed. The
-    support returned is not in the session: it was written by a plain INSERT.
+    While the consultation's stage allows supports; within vote_limit; once per proposal and
+    organization whoever presses; not beyond the threshold unless accumulation is allowed; not for
+    the organization's own proposals unless the consultation allows it.
     """
     now = now or clock.now()
     consultation = proposal.consultation
     refuse_if(permissions.why_not_support(by, organization, proposal, now))
     _check_threshold(consultation, proposal)
-    support = Support(consultation_id=consultation.id, proposal_id=proposal.id, organization_id=organization.id,
-                      cast_by_id=by.id, cast_at=now, receipt_code=new_receipt_code())
-    support.id = insert_support(support)
-    if support.id is None:
+    support = _insert_support(proposal, organization, by, now)
+    if support is None:
         raise RuleViolation(_("Votre collectivité soutient déjà cette proposition."))
-    used = take_quota(consultation.id, organization.id, consultation.vote_limit)
+    used = _take_quota(consultation, organization)
     if used is None:
-        delete_support(proposal.id, organization.id)  # leave nothing behind
+        db.session.delete(support)  # leave nothing behind, whether or not the caller rolls back
+        db.session.flush()
         raise RuleViolation(ngettext("Votre collectivité a utilisé son soutien. Retirez-le pour en donner un autre.",
                                      "Votre collectivité a utilisé ses %(num)d soutiens. Retirez-en un pour en "
                                      "donner un autre.", consultation.vote_limit))
     _recount_after(consultation, organization, proposal, used - 1, used)
-    journal("cast", consultation_id=consultation.id, proposal_id=proposal.id, organization_id=organization.id,
-            actor_id=by.id, at=now, source=source)
+    _journal("cast", proposal, organization, by, now, source)
     db.session.flush()
     return support
 
 
 def withdraw_support(proposal: Proposal, organization: Organization, *, by: User, now: datetime | None = None,
                      source: str | None = None) -> None:
-    """Withdraw the organization's support inside the window; the quota is given back."""
+    """Withdraw the organization's support while supports are open; the quota is given back."""
     now = now or clock.now()
     consultation = proposal.consultation
     refuse_if(permissions.why_not_withdraw(by, organization, proposal, now))
-    if not delete_support(proposal.id, organization.id):
+    deleted = db.session.execute(sa.delete(Support).where(
+        Support.proposal_id == proposal.id, Support.organization_id == organization.id)).rowcount
+    if not deleted:
         raise RuleViolation(_("Votre collectivité ne soutient pas cette proposition."))
-    used = give_back_quota(consultation.id, organization.id)
+    used = _give_back_quota(consultation, organization)
     _recount_after(consultation, organization, proposal, used + 1, used)
-    journal("withdraw", consultation_id=consultation.id, proposal_id=proposal.id, organization_id=organization.id,
-            actor_id=by.id, at=now, source=source)
+    _journal("withdraw", proposal, organization, by, now, source)
     db.session.flush()
+
+
+def has_supports(consultation: Consultation) -> bool:
+    return db.session.scalar(sa.select(Support.id).where(Support.consultation_id == consultation.id)
+                             .limit(1)) is not None
 
 
 def quota_used(consultation: Consultation, organization_ids: list[int]) -> dict[int, int]:
@@ -229,44 +223,67 @@ def supporter_label(consultation: Consultation, organization_id: int) -> str:
     return "org-" + hmac.new(key, str(organization_id).encode(), hashlib.sha256).hexdigest()[:16]
 
 
-def tally_rows(consultation: Consultation) -> list[tuple[int, str, str]]:
-    """The counted supports as (proposal id, organization, cast at), in a canonical order."""
+# The published file's columns, documented on the tally page: the proposal, the supporting organization
+# (its id, or a pseudonym when supporters are hidden, with neither name nor SIREN), when it supported.
+TALLY_COLUMNS = ("id_proposition", "id_organisation", "organisation", "siren", "soutenu_le")
+
+
+def tally_rows(consultation: Consultation) -> list[tuple]:
+    """The counted supports as rows of the published file, in a canonical order."""
     minimum = consultation.minimum_votes_per_user
     counted = sa.select(SupportQuota.organization_id).where(SupportQuota.consultation_id == consultation.id,
                                                             SupportQuota.used >= minimum)
-    rows = db.session.execute(sa.select(Support.proposal_id, Support.organization_id, Support.cast_at).where(
-        Support.consultation_id == consultation.id, Support.organization_id.in_(counted))).all()
-    return sorted((proposal_id, supporter_label(consultation, organization_id),
-                   cast_at.isoformat(timespec="microseconds")) for proposal_id, organization_id, cast_at in rows)
+    rows = db.session.execute(
+        sa.select(Support.proposal_id, Organization.id, Organization.name, Organization.siren, Support.cast_at)
+        .join(Organization, Organization.id == Support.organization_id)
+        .where(Support.consultation_id == consultation.id, Support.organization_id.in_(counted))).all()
+    hidden = consultation.supporters_hidden
+    return sorted((proposal_id, supporter_label(consultation, organization_id), "" if hidden else name,
+                   "" if hidden else siren or "", cast_at.isoformat(timespec="microseconds"))
+                  for proposal_id, organization_id, name, siren, cast_at in rows)
 
 
-def tally_text(rows: list[tuple[int, str, str]]) -> str:
-    """The rows as the lines of the published CSV file, after its header."""
-    return "".join(f"{proposal_id},{organization},{cast_at}\n" for proposal_id, organization, cast_at in rows)
+def tally_file(rows: list[tuple]) -> str:
+    """The published CSV file, header included: `;`-separated, one line per counted support."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+    writer.writerow(TALLY_COLUMNS)
+    writer.writerows(rows)
+    return buffer.getvalue()
 
 
-def digest_of(rows: list[tuple[int, str, str]]) -> str:
-    """SHA-256 of the published lines: anyone can recompute it from the open data file."""
-    return hashlib.sha256(tally_text(rows).encode()).hexdigest()
+def digest_of(content: str) -> str:
+    """SHA-256 of the published file: anyone can recompute it (`sha256sum`) from the file they download."""
+    return hashlib.sha256(content.encode()).hexdigest()
 
 
 def frozen_tally(consultation: Consultation, now: datetime | None = None) -> Tally | None:
-    """The tally, frozen the first time it is asked for after the window closes; None before."""
-    now = now or clock.now()
-    window = permissions.support_window(consultation)
-    if window is None or now < window.ends_at:
+    """The tally as it stood when the support window ended; None before that.
+
+    Once the window has ended nothing changes the supports it counts (no support is cast or withdrawn,
+    the window cannot move again, its rules cannot change), so the file is written the first time it is
+    asked for and dated at the end of the window.
+    """
+    if not has_ended(consultation, PhaseKind.SUPPORT, now):
         return None
     tally = db.session.get(Tally, consultation.id)
     if tally is None:
         rows = tally_rows(consultation)
+        content = tally_file(rows)
         try:
             with db.session.begin_nested():
-                tally = Tally(consultation_id=consultation.id, frozen_at=now, support_count=len(rows),
-                              digest=digest_of(rows), lines=tally_text(rows))
+                tally = Tally(consultation_id=consultation.id, frozen_at=consultation.phase(PhaseKind.SUPPORT).ends_at,
+                              support_count=len(rows), digest=digest_of(content), content=content)
                 db.session.add(tally)
-        except IntegrityError:  # frozen by a concurrent request: theirs is the same
+        except IntegrityError:  # written by a concurrent request: theirs is the same
             tally = db.session.get(Tally, consultation.id)
     return tally
+
+
+def forget_empty_tally(consultation: Consultation) -> None:
+    """A support window without supports may move even after it ended: the empty tally written for the
+    old window is dropped, and the new window's end writes its own."""
+    db.session.execute(sa.delete(Tally).where(Tally.consultation_id == consultation.id))
 
 
 @dataclass
@@ -283,12 +300,14 @@ def support_options(user, consultation: Consultation, proposals: list[Proposal],
                     now: datetime | None = None) -> dict[int, list[SupportOption]]:
     """For each proposal, the support buttons (or reasons) of each organization the user acts for.
 
-    Two queries whatever the number of proposals: the quotas, and the existing supports.
+    Three queries whatever the number of proposals: the quotas, the existing supports, and the
+    co-sponsors that make a proposal an organization's own.
     """
     now = now or clock.now()
     organizations = [m.organization for m in getattr(user, "memberships", []) if m.counts]
     if not organizations or not proposals:
         return {}
+    load_cosponsors(proposals)
     ids = [organization.id for organization in organizations]
     used = quota_used(consultation, ids)
     existing = supported_by(ids, [proposal.id for proposal in proposals])

@@ -1,66 +1,55 @@
 """Supporting and withdrawing, the organization's dashboard, receipts and the frozen tally."""
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm import joinedload, load_only
+from sqlalchemy.orm import joinedload
 
-from app.accounts.models import User
-from app.consultations.models import Consultation, Phase, PhaseKind
+from app.consultations.models import Consultation
 from app.core import clock
-from app.core.web import attempt, safe_next_url
-from app.extensions import db
+from app.core.web import attempt, form_id, page_argument, safe_next_url
+from app.extensions import db, limiter
 from app.organizations.models import Organization
 from app.proposals.models import Proposal
+from app.proposals.views import visible_proposal_or_404
 from app.votes import permissions, services
 from app.votes.models import SupportEvent
 
 bp = Blueprint("votes", __name__)
-TALLY_HEADER = "proposal_id,organization,cast_at\n"
 
 
-def _signed_in_user() -> User:
-    """The user behind `current_user`: the rules read it many times, each read through the proxy costs."""
-    return current_user._get_current_object()
-
-
-def _acting_organization(user: User, organization_id: int | None) -> Organization:
+def _acting_organization(organization_id: int | None) -> Organization:
     """The organization named in the form, or 403 when the user is not its verified member."""
-    membership = next((m for m in user.memberships if m.organization_id == organization_id and m.counts), None)
+    membership = next((m for m in current_user.memberships if m.organization_id == organization_id and m.counts),
+                      None)
     if membership is None:
         abort(403)
     return membership.organization
 
 
-# What the rules of supports read, and nothing more: the proposal's state, its consultation's support
-# settings and support window. The consultation's `phases` then holds the support phase alone, which
-# is all these routes look at. Built once, like its cache key (the hot path of the support benchmark).
-PROPOSAL_FOR_RULES = sa.select(Proposal).where(Proposal.id == sa.bindparam("proposal_id")).options(
-    load_only(Proposal.id, Proposal.consultation_id, Proposal.state, Proposal.hidden_at, Proposal.merged_into_id),
-    joinedload(Proposal.consultation).load_only(
-        Consultation.vote_limit, Consultation.threshold_per_proposal, Consultation.minimum_votes_per_user,
-        Consultation.can_accumulate_supports_beyond_threshold, Consultation.eligible_kinds)
-    .joinedload(Consultation.phases.and_(Phase.kind == PhaseKind.SUPPORT)))
+def _support_rate_limit() -> str:
+    return current_app.config["SUPPORT_RATE_LIMIT"]
 
 
-def _proposal(proposal_id: int) -> Proposal:
-    proposal = db.session.scalars(PROPOSAL_FOR_RULES, {"proposal_id": proposal_id}).unique().one_or_none()
-    if proposal is None:
-        abort(404)
-    return proposal
+def _signed_in_user_key() -> str:
+    """Limits count per person, not per address: a town hall's officials often share one."""
+    return f"user:{current_user.id}"
 
 
-def _back_to(proposal: Proposal):
-    return redirect(safe_next_url() or url_for("proposals.detail", proposal_id=proposal.id))
+# A person pressing buttons stays far below the limit; a script meets it. Casts and withdrawals count
+# together, per person, in the limiter's storage, which every web process shares (Redis in production).
+limit_supports = limiter.shared_limit(_support_rate_limit, scope="supports", key_func=_signed_in_user_key)
 
 
 @bp.post("/propositions/<int:proposal_id>/soutenir")
 @login_required
+@limit_supports
 def support(proposal_id: int):
-    user, proposal = _signed_in_user(), _proposal(proposal_id)
-    organization = _acting_organization(user, request.form.get("organization_id", type=int))
-    done, cast = attempt(lambda: services.cast_support(proposal, organization, by=user, source=safe_next_url()))
+    proposal = visible_proposal_or_404(proposal_id)
+    organization = _acting_organization(form_id("organization_id"))
+    done, cast = attempt(lambda: services.cast_support(proposal, organization, by=current_user,
+                                                       source=safe_next_url()))
     if done:
         flash(_("Soutien enregistré au nom de %(name)s. Reçu : %(code)s.", name=organization.name,
                 code=services.format_receipt(cast.receipt_code)), "success")
@@ -69,12 +58,17 @@ def support(proposal_id: int):
 
 @bp.post("/propositions/<int:proposal_id>/retirer-soutien")
 @login_required
+@limit_supports
 def withdraw(proposal_id: int):
-    user, proposal = _signed_in_user(), _proposal(proposal_id)
-    organization = _acting_organization(user, request.form.get("organization_id", type=int))
-    attempt(lambda: services.withdraw_support(proposal, organization, by=user, source=safe_next_url()),
+    proposal = visible_proposal_or_404(proposal_id)
+    organization = _acting_organization(form_id("organization_id"))
+    attempt(lambda: services.withdraw_support(proposal, organization, by=current_user, source=safe_next_url()),
             success=_("Soutien de %(name)s retiré.", name=organization.name))
     return _back_to(proposal)
+
+
+def _back_to(proposal: Proposal):
+    return redirect(safe_next_url() or url_for("proposals.detail", proposal_id=proposal.id))
 
 
 def _consultation(slug: str) -> Consultation:
@@ -117,7 +111,7 @@ def tally_csv(slug: str):
     consultation = _consultation(slug)
     frozen = services.frozen_tally(consultation) or abort(404)
     db.session.commit()
-    return Response(TALLY_HEADER + frozen.lines, mimetype="text/csv",
+    return Response(frozen.content, mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=soutiens-{consultation.slug}.csv"})
 
 
@@ -130,6 +124,6 @@ def journal(consultation_id: int):
     page = db.paginate(sa.select(SupportEvent).where(SupportEvent.consultation_id == consultation.id)
                        .options(joinedload(SupportEvent.proposal), joinedload(SupportEvent.organization),
                                 joinedload(SupportEvent.actor))
-                       .order_by(SupportEvent.id.desc()), page=max(request.args.get("page", 1, type=int), 1),
+                       .order_by(SupportEvent.id.desc()), page=page_argument(),
                        per_page=50, error_out=False)
     return render_template("votes/journal.html", consultation=consultation, page=page)

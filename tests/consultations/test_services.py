@@ -11,7 +11,7 @@ from app.consultations.phases import allows, current_phase
 from app.core import clock
 from app.core.audit import AuditEntry, verify_chain
 from app.core.errors import RuleViolation
-from app.demo import schedule
+from app.consultations.phases import calendar_around
 from app.extensions import db
 from app.votes.services import cast_support, frozen_tally
 from tests.factories import make_consultation, make_member, make_organization, make_proposal, make_user
@@ -20,7 +20,7 @@ from tests.factories import make_consultation, make_member, make_organization, m
 def consultation_input(**changes) -> services.ConsultationInput:
     values = dict(title="Consultation 2027", slug="consultation-2027", eligible_kinds=["commune"],
                   theme_names=["Démarches", "Inclusion"],
-                  phase_dates=schedule(PhaseKind.COLLECT, datetime(2027, 2, 1, tzinfo=UTC)))
+                  phase_dates=calendar_around(PhaseKind.COLLECT, datetime(2027, 2, 1, tzinfo=UTC)))
     values.update(changes)
     return services.ConsultationInput(**values)
 
@@ -66,7 +66,7 @@ def test_invalid_settings_are_refused(changes, message):
 
 
 def test_phases_must_not_overlap_nor_end_before_they_start():
-    dates = schedule(PhaseKind.COLLECT, datetime(2027, 2, 1, tzinfo=UTC))
+    dates = calendar_around(PhaseKind.COLLECT, datetime(2027, 2, 1, tzinfo=UTC))
     overlapping = dict(dates)
     start, end = dates[PhaseKind.SUPPORT]
     overlapping[PhaseKind.SUPPORT] = (start - timedelta(hours=1), end)
@@ -85,7 +85,7 @@ def test_changing_dates_of_a_started_phase_is_audited_with_old_and_new_dates():
     admin = make_user(is_admin=True)
     now = datetime(2027, 2, 1, tzinfo=UTC)
     consultation = services.save_consultation(None, consultation_input(), by=admin, now=now)
-    dates = schedule(PhaseKind.COLLECT, now)
+    dates = calendar_around(PhaseKind.COLLECT, now)
     collect_start, collect_end = dates[PhaseKind.COLLECT]
     dates[PhaseKind.COLLECT] = (collect_start, collect_end - timedelta(days=1))
     services.save_consultation(consultation, consultation_input(phase_dates=dates), by=admin, now=now)
@@ -106,17 +106,17 @@ def test_themes_keep_their_identity_when_renamed_list_is_saved():
     assert consultation.themes[0].id == kept.id and kept.position == 0
 
 
-def test_committee_has_one_chair_and_no_duplicate_member():
+def test_a_theme_that_contributions_were_filed_under_cannot_be_removed():
     admin = make_user(is_admin=True)
-    consultation = make_consultation()
-    first, second = make_user(), make_user()
-    services.add_committee_member(consultation, first, affiliation="DINUM", is_chair=True, by=admin)
-    services.add_committee_member(consultation, second, affiliation="ANCT", is_chair=True, by=admin)
-    assert [(seat.user, seat.is_chair) for seat in consultation.committee_seats] == [(first, False), (second, True)]
-    with pytest.raises(RuleViolation, match="siège déjà"):
-        services.add_committee_member(consultation, first, affiliation="DINUM", is_chair=False, by=admin)
-    with pytest.raises(RuleViolation, match="affiliation"):
-        services.add_committee_member(consultation, make_user(), affiliation=" ", is_chair=False, by=admin)
+    consultation = make_consultation(PhaseKind.COLLECT)
+    used, unused = consultation.themes
+    make_proposal(consultation, themes=[used])
+    with pytest.raises(RuleViolation, match=f"Le thème « {used.name} » est celui de contributions déposées") as refusal:
+        services.save_consultation(consultation, input_of(consultation, theme_names=[unused.name]), by=admin)
+    assert refusal.value.field == "themes"
+    db.session.rollback()
+    services.save_consultation(consultation, input_of(consultation, theme_names=[used.name]), by=admin)
+    assert [theme.name for theme in consultation.themes] == [used.name]
 
 
 def test_paris_wall_clock_round_trips_through_utc_across_daylight_saving():
@@ -140,11 +140,14 @@ def input_of(consultation, **changes) -> services.ConsultationInput:
 
 def cast_one_support(consultation):
     member = make_member(organization=make_organization(kind="commune"), role="elected")
-    return cast_support(make_proposal(consultation), member.organization, by=member.user)
+    support = cast_support(make_proposal(consultation), member.organization, by=member.user)
+    db.session.commit()
+    return support
 
 
 RULE_CHANGES = [{"vote_limit": 2}, {"minimum_votes_per_user": 2}, {"threshold_per_proposal": 5},
-                {"can_accumulate_supports_beyond_threshold": True}, {"eligible_kinds": ["commune"]}]
+                {"can_accumulate_supports_beyond_threshold": True}, {"can_support_own_proposals": True},
+                {"eligible_kinds": ["commune"]}]
 
 
 @pytest.mark.parametrize("change", RULE_CHANGES)
@@ -174,22 +177,63 @@ def test_once_supports_are_cast_display_settings_still_change_and_reordered_kind
     assert entry.data["settings"] == {"title": "Nouveau titre", "votes_hidden": True}
 
 
-def test_a_frozen_tally_fixes_the_support_window_for_good():
+def moved_window(consultation, *, starts: timedelta = timedelta(0), ends: timedelta = timedelta(0)) -> dict:
+    """The calendar with the support window's dates moved, and its neighbours moved out of its way."""
+    dates = dates_of(consultation)
+    start, end = dates[PhaseKind.SUPPORT]
+    dates[PhaseKind.SUPPORT] = (start + starts, end + ends)
+    collect, deliberation = dates[PhaseKind.COLLECT], dates[PhaseKind.DELIBERATION]
+    dates[PhaseKind.COLLECT] = (collect[0], min(collect[1], start + starts))
+    dates[PhaseKind.DELIBERATION] = (max(deliberation[0], end + ends), deliberation[1])
+    return dates
+
+
+@pytest.mark.parametrize("move", [{"starts": timedelta(hours=-1)}, {"ends": timedelta(days=2)},
+                                  {"ends": timedelta(days=-2)}])
+def test_moving_either_date_of_a_window_holding_supports_needs_a_reason_kept_in_the_audit(move):
+    admin = make_user(is_admin=True)
+    consultation = make_consultation(PhaseKind.SUPPORT, vote_limit=3)
+    cast_one_support(consultation)
+    with pytest.raises(RuleViolation, match="expliquez pourquoi la période de soutiens change") as refusal:
+        services.save_consultation(consultation, input_of(consultation, phase_dates=moved_window(consultation, **move)),
+                                   by=admin)
+    assert refusal.value.field == "change_reason"
+    db.session.rollback()
+    services.save_consultation(consultation, input_of(consultation, phase_dates=moved_window(consultation, **move),
+                                                      change_reason="Demande du comité."), by=admin)
+    entry = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert entry.data["reason"] == "Demande du comité." and "support" in entry.data["phases"]
+
+
+def test_a_closed_window_holding_supports_never_moves_whether_or_not_its_tally_was_seen():
     admin = make_user(is_admin=True)
     consultation = make_consultation(PhaseKind.SUPPORT, vote_limit=3)
     window = consultation.phase(PhaseKind.SUPPORT)
     cast_one_support(consultation)
-    assert frozen_tally(consultation, now=window.ends_at) is not None
+    after = window.ends_at + timedelta(minutes=1)
+    for move in ({"ends": timedelta(days=3)}, {"starts": timedelta(hours=1)}):
+        with pytest.raises(RuleViolation, match="décompte des soutiens est figé") as refusal:
+            services.save_consultation(consultation, input_of(consultation, phase_dates=moved_window(
+                consultation, **move), change_reason="Rouvrir pour les retardataires."), by=admin, now=after)
+        assert refusal.value.field == "support_starts_at"
+        db.session.rollback()
+    assert frozen_tally(consultation, now=after).frozen_at == window.ends_at  # dated when the window ended
     dates = dates_of(consultation)
-    moved = dict(dates)
-    moved[PhaseKind.SUPPORT] = (window.starts_at + timedelta(hours=1), window.ends_at)
-    with pytest.raises(RuleViolation, match="décompte des soutiens est figé") as refusal:
-        services.save_consultation(consultation, input_of(consultation, phase_dates=moved,
-                                                          change_reason="Ouverture retardée d'une heure."), by=admin)
-    assert refusal.value.field == "support_starts_at"
-    db.session.rollback()
-    assert consultation.phase(PhaseKind.SUPPORT).ends_at == window.ends_at
     results_start, results_end = dates[PhaseKind.RESULTS]
     dates[PhaseKind.RESULTS] = (results_start, results_end + timedelta(days=30))  # the other phases still move
-    services.save_consultation(consultation, input_of(consultation, phase_dates=dates), by=admin)
+    services.save_consultation(consultation, input_of(consultation, phase_dates=dates), by=admin, now=after)
     assert consultation.phase(PhaseKind.RESULTS).ends_at == results_end + timedelta(days=30)
+
+
+def test_a_closed_window_without_supports_may_reopen_and_its_tally_is_written_at_its_new_end():
+    admin = make_user(is_admin=True)
+    consultation = make_consultation(PhaseKind.SUPPORT, vote_limit=3)
+    window = consultation.phase(PhaseKind.SUPPORT)
+    after = window.ends_at + timedelta(minutes=1)
+    assert frozen_tally(consultation, now=after).support_count == 0
+    services.save_consultation(consultation, input_of(consultation, phase_dates=moved_window(
+        consultation, ends=timedelta(days=3))), by=admin, now=after)
+    assert frozen_tally(consultation, now=after) is None  # open again
+    member = make_member(organization=make_organization(kind="commune"), role="elected")
+    cast_support(make_proposal(consultation), member.organization, by=member.user, now=after)
+    assert frozen_tally(consultation, now=window.ends_at + timedelta(minutes=1)).support_count == 1

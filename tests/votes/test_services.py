@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from app.consultations.models import PhaseKind
 from app.core.errors import RuleViolation
 from app.extensions import db
+from app.proposals.models import ProposalCosponsor
 from app.votes import services
 from app.votes.models import Support, SupportEvent
 from app.votes.permissions import counts_hidden
@@ -173,18 +174,56 @@ def test_tally_freezes_after_the_window_with_a_digest_anyone_can_recompute(consu
         services.cast_support(proposals[0], member.organization, by=member.user)
     services.cast_support(proposals[1], members[0].organization, by=members[0].user)
     assert services.frozen_tally(consultation, now=window.ends_at - timedelta(seconds=1)) is None
-    tally = services.frozen_tally(consultation, now=window.ends_at)
-    lines = services.tally_text(services.tally_rows(consultation))
-    assert tally.support_count == 3 and tally.digest == hashlib.sha256(lines.encode()).hexdigest()
-    assert sorted(line.split(",")[0] for line in lines.splitlines()) == sorted(
-        [str(proposals[0].id)] * 2 + [str(proposals[1].id)])
-    assert services.frozen_tally(consultation, now=window.ends_at + timedelta(days=3)).frozen_at == window.ends_at
+    tally = services.frozen_tally(consultation, now=window.ends_at + timedelta(hours=5))
+    assert tally.frozen_at == window.ends_at  # as the supports stood when the window ended, whenever asked
+    assert tally.support_count == 3 and tally.digest == hashlib.sha256(tally.content.encode()).hexdigest()
+    [header, *lines] = tally.content.splitlines()
+    assert header == "id_proposition;id_organisation;organisation;siren;soutenu_le"
+    assert sorted(line.split(";")[0] for line in lines) == sorted([str(proposals[0].id)] * 2 + [str(proposals[1].id)])
+    services.withdraw_support(proposals[1], members[0].organization, by=members[0].user,
+                              now=window.ends_at - timedelta(seconds=1))  # a late write cannot change it
+    assert services.frozen_tally(consultation, now=window.ends_at + timedelta(days=3)).content == tally.content
 
 
 def test_hidden_supporters_appear_under_a_stable_pseudonym(consultation):
     consultation.supporters_hidden = True
     member, proposal = elected(), make_proposal(consultation)
     services.cast_support(proposal, member.organization, by=member.user)
-    [(_, label, _)] = services.tally_rows(consultation)
+    [(_, label, name, siren, _)] = services.tally_rows(consultation)
+    assert (name, siren) == ("", "")
     assert label.startswith("org-") and str(member.organization.id) not in label
     assert services.tally_rows(consultation)[0][1] == label
+
+
+def test_the_support_returned_is_in_the_session_with_its_proposal_and_organization(consultation):
+    member, proposal = elected(), make_proposal(consultation)
+    support = services.cast_support(proposal, member.organization, by=member.user)
+    assert support in db.session and support.proposal is proposal and support.organization is member.organization
+
+
+def test_an_organization_supports_neither_what_it_submitted_nor_what_it_co_sponsors_unless_allowed(consultation):
+    member = elected()
+    own = make_proposal(consultation, member.organization)
+    cosponsored = make_proposal(consultation)
+    cosponsored.cosponsors.append(ProposalCosponsor(organization=member.organization, added_by_id=member.user.id))
+    db.session.commit()
+    for proposal in (own, cosponsored):
+        with pytest.raises(RuleViolation, match="porte cette proposition : elle ne peut pas la soutenir"):
+            services.cast_support(proposal, member.organization, by=member.user)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Support)) == 0
+    consultation.can_support_own_proposals = True
+    for proposal in (own, cosponsored):
+        services.cast_support(proposal, member.organization, by=member.user)
+    assert support_count(own) == support_count(cosponsored) == 1
+
+
+def test_a_refused_cast_leaves_nothing_behind_even_without_a_rollback():
+    consultation = make_consultation(PhaseKind.SUPPORT, vote_limit=1)
+    member = elected()
+    first, second = make_proposal(consultation), make_proposal(consultation)
+    services.cast_support(first, member.organization, by=member.user)
+    with pytest.raises(RuleViolation, match="a utilisé son soutien"):
+        services.cast_support(second, member.organization, by=member.user)
+    db.session.commit()
+    assert [support.proposal_id for support in db.session.scalars(sa.select(Support))] == [first.id]
+    assert services.quota_used(consultation, [member.organization_id]) == {member.organization_id: 1}

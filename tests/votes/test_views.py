@@ -2,7 +2,9 @@
 buttons, the organization's dashboard, receipts, the frozen tally and its CSV, hidden counts, the admin's
 journal, and the reason required to shorten a support window that has supports."""
 
+import csv
 import hashlib
+import io
 import html
 import re
 from collections import Counter
@@ -13,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.consultations.models import PhaseKind
+from app.core import clock
 from app.core.audit import AuditEntry
 from app.extensions import db
 from app.votes import services
@@ -67,7 +70,8 @@ def shown_count(response) -> int:
 def paris(moment: datetime) -> str:
     """How pages write an instant: Paris wall-clock time, to the minute, in French."""
     local = moment.astimezone(PARIS)
-    return f"{local.day} {MONTHS[local.month - 1]} {local.year} à {local:%H}h{local:%M}"
+    day = "1er" if local.day == 1 else local.day
+    return f"{day} {MONTHS[local.month - 1]} {local.year} à {local:%H}h{local:%M}"
 
 
 def press(client, response, action: str, organization=None):
@@ -314,6 +318,56 @@ def member_of_an_unverified_organization(user):
     return make_member(user, make_organization(is_verified=False), role="elected").organization
 
 
+@pytest.mark.parametrize("state", ["draft", "missing"])
+def test_a_support_for_a_draft_answers_as_for_a_proposal_that_does_not_exist(client, state):
+    """Drafts cannot be discovered by id: both are a plain 404, and nothing is written."""
+    consultation = make_consultation(PhaseKind.SUPPORT)
+    member = elected()
+    draft = make_proposal(consultation, state="draft")
+    target = draft.id if state == "draft" else draft.id + 1000
+    client.sign_in_as(member.user)
+    for url in (support_url(draft).replace(str(draft.id), str(target)),
+                withdraw_url(draft).replace(str(draft.id), str(target))):
+        response = client.post_form(url, {"organization_id": member.organization_id})
+        assert response.status_code == 404 and "Page introuvable" in text_of(response)
+    assert stored_supports() == set() and events() == []
+
+
+def test_an_organization_is_told_it_cannot_support_its_own_proposal(client):
+    consultation = make_consultation(PhaseKind.SUPPORT)
+    member = elected(name="Saint-Flour")
+    proposal = make_proposal(consultation, member.organization)
+    client.sign_in_as(member.user)
+    page = client.get(f"/propositions/{proposal.id}")
+    reason = "Votre collectivité porte cette proposition : elle ne peut pas la soutenir elle-même."
+    assert reason in text_of(page) and not has_form(page, support_url(proposal))
+    done = client.post_form(support_url(proposal), {"organization_id": member.organization_id}, follow_redirects=True)
+    assert flashes(done) == [("error", reason)] and stored_supports() == set()
+
+
+def test_a_burst_of_support_presses_meets_the_limit_with_a_french_message(client):
+    """A person pressing buttons stays under it; a script pressing 40 times in a few seconds does not."""
+    consultation = make_consultation(PhaseKind.SUPPORT)
+    proposals = [make_proposal(consultation) for _ in range(2)]
+    member = elected()
+    client.sign_in_as(member.user)
+    answers = []
+    for press_number in range(40):
+        proposal = proposals[press_number % 2]
+        url = withdraw_url(proposal) if (proposal.id, member.organization_id) in stored_supports() \
+            else support_url(proposal)
+        answers.append(client.post_form(url, {"organization_id": member.organization_id}))
+    codes = [answer.status_code for answer in answers]
+    assert codes[:30] == [302] * 30 and set(codes[30:]) == {429}
+    refused = text_of(answers[-1])
+    assert "Trop de tentatives" in refused and "réessayez dans quelques minutes" in refused
+    assert len(events()) == 30  # the refused presses wrote nothing
+    colleague = make_member(organization=member.organization, role="elected")  # counted per person
+    other_browser = client.application.test_client().sign_in_as(colleague.user)
+    assert other_browser.post_form(withdraw_url(proposals[0]), {"organization_id": member.organization_id}
+                                   ).status_code == 302
+
+
 @pytest.mark.parametrize("organization_for", [not_a_member, pending_member, member_of_an_unverified_organization])
 def test_acting_for_an_organization_one_is_not_a_verified_member_of_is_forbidden(client, organization_for):
     consultation = make_consultation(PhaseKind.SUPPORT)
@@ -447,6 +501,7 @@ def test_tally_after_the_window_publishes_a_csv_whose_digest_and_counts_match(cl
     consultation = make_consultation(PhaseKind.DELIBERATION, vote_limit=3, minimum_votes_per_user=2)
     canteen, schools, bills = (make_proposal(consultation) for _ in range(3))
     riom, thiers, ambert = elected(name="Riom"), elected(name="Thiers"), elected(name="Ambert")
+    riom.organization.siren = "200071058"
     for days, (proposal, member) in enumerate([(canteen, riom), (schools, riom), (canteen, thiers),
                                                (bills, thiers), (schools, ambert)], start=1):
         cast(proposal, member, now=in_window(consultation, days + 0.123456))
@@ -460,19 +515,32 @@ def test_tally_after_the_window_publishes_a_csv_whose_digest_and_counts_match(cl
     response = client.get(f"/consultations/{consultation.slug}/decompte.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert f"soutiens-{consultation.slug}.csv" in response.headers["Content-Disposition"]
-    header, lines = response.get_data(as_text=True).split("\n", 1)
-    assert header == "proposal_id,organization,cast_at"
-    assert hashlib.sha256(lines.encode()).hexdigest() == digest  # what `tail -n +2 | sha256sum` gives
-    rows = [line.split(",") for line in lines.splitlines()]
+    assert hashlib.sha256(response.get_data()).hexdigest() == digest  # what `sha256sum` gives for the file
+    [header, *rows] = csv.reader(io.StringIO(response.get_data(as_text=True)), delimiter=";")
+    assert header == ["id_proposition", "id_organisation", "organisation", "siren", "soutenu_le"]
+    for column in header:
+        assert column in text_of(page)  # each column is described on the page
     assert count == len(rows) == 4
-    assert {organization for _, organization, _ in rows} == {str(riom.organization.id), str(thiers.organization.id)}
-    per_proposal = Counter(int(proposal_id) for proposal_id, _, _ in rows)
+    assert {(organization_id, name, siren) for _, organization_id, name, siren, _ in rows} == {
+        (str(riom.organization.id), "Riom", "200071058"), (str(thiers.organization.id), "Thiers", "")}
+    per_proposal = Counter(int(proposal_id) for proposal_id, *_ in rows)
     for proposal in (canteen, schools, bills):
         assert shown_count(client.get(f"/propositions/{proposal.id}")) == per_proposal[proposal.id]
     assert dict(per_proposal) == {canteen.id: 2, schools.id: 1, bills.id: 1}
 
     again = client.get(f"/consultations/{consultation.slug}/decompte").get_data(as_text=True)
     assert digest in again  # frozen: the same on every visit
+
+
+def test_the_tally_names_no_organization_when_supporters_are_hidden(client):
+    consultation = make_consultation(PhaseKind.DELIBERATION, supporters_hidden=True)
+    riom = elected(name="Riom")
+    riom.organization.siren = "200071058"
+    cast(make_proposal(consultation), riom, now=in_window(consultation, 1))
+    content = client.get(f"/consultations/{consultation.slug}/decompte.csv").get_data(as_text=True)
+    [_header, [_proposal, pseudonym, name, siren, _at]] = csv.reader(io.StringIO(content), delimiter=";")
+    assert pseudonym.startswith("org-") and (name, siren) == ("", "")
+    assert "Riom" not in content and "200071058" not in content
 
 
 def test_tally_is_not_published_before_the_window_closes(client):
@@ -616,7 +684,7 @@ def support_update_entries() -> list[AuditEntry]:
         AuditEntry.action == "consultation.update")) if "support" in entry.data["phases"]]
 
 
-def test_shortening_a_support_window_that_has_supports_needs_a_reason_kept_in_the_audit(client):
+def test_moving_a_support_window_that_has_supports_needs_a_reason_kept_in_the_audit(client):
     consultation = make_consultation(PhaseKind.SUPPORT, vote_limit=3)
     cast(make_proposal(consultation), elected())
     window = consultation.phase(PhaseKind.SUPPORT)
@@ -627,8 +695,7 @@ def test_shortening_a_support_window_that_has_supports_needs_a_reason_kept_in_th
 
     page = text_of(client.post_form(url, consultation_form(consultation, support_ends_at=shorter)))
     assert "Le formulaire contient 1 erreur" in page
-    assert ("Des soutiens ont déjà été exprimés : expliquez pourquoi la période de soutiens est raccourcie."
-            in page)
+    assert "Des soutiens ont déjà été exprimés : expliquez pourquoi la période de soutiens change." in page
     db.session.expire_all()
     assert window.ends_at == ends_at and support_update_entries() == []
 
@@ -643,7 +710,7 @@ def test_shortening_a_support_window_that_has_supports_needs_a_reason_kept_in_th
     assert entry.data["phases"]["support"]["to"][1] == (ends_at - timedelta(days=2)).isoformat()
 
 
-def test_shortening_a_support_window_without_supports_needs_no_reason(client):
+def test_moving_a_support_window_without_supports_needs_no_reason(client):
     consultation = make_consultation(PhaseKind.SUPPORT)
     make_proposal(consultation)
     ends_at = consultation.phase(PhaseKind.SUPPORT).ends_at
@@ -668,28 +735,28 @@ def test_once_supports_are_cast_the_admin_is_told_the_rules_stay_and_cannot_chan
     page = text_of(client.post_form(url, consultation_form(consultation, vote_limit="2")))
     assert "Le formulaire contient 1 erreur" in page
     assert ("Des soutiens ont déjà été exprimés : les règles de soutien (nombre par organisation, minimum, seuil, "
-            "cumul, types d'organisations admis) ne peuvent plus changer.") in page
+            "cumul, propositions de sa collectivité, types d'organisations admis) ne peuvent plus changer.") in page
     db.session.expire_all()
     assert consultation.vote_limit == 3
 
 
-def test_a_frozen_tally_keeps_its_support_window_even_with_a_reason(client):
+def test_a_closed_window_holding_supports_never_moves_even_with_a_reason_nor_before_anyone_saw_the_tally(client):
     consultation = make_consultation(PhaseKind.SUPPORT, vote_limit=3)
     cast(make_proposal(consultation), elected())
     window = consultation.phase(PhaseKind.SUPPORT)
-    starts_at = window.starts_at
-    services.frozen_tally(consultation, now=window.ends_at)
+    closed_at = window.ends_at = clock.now() - timedelta(minutes=1)  # it has just closed; nobody saw the tally
     db.session.commit()
-    later = (starts_at + timedelta(hours=1)).astimezone(PARIS).strftime("%Y-%m-%dT%H:%M")
     client.sign_in_as(make_user(is_admin=True))
+    reopened = (clock.now() + timedelta(days=2)).astimezone(PARIS).strftime("%Y-%m-%dT%H:%M")
     page = text_of(client.post_form(f"/admin/consultations/{consultation.id}/modifier", consultation_form(
-        consultation, support_starts_at=later, change_reason="Ouverture retardée.")))
-    assert "Le décompte des soutiens est figé et publié : la période de soutiens ne peut plus changer." in page
+        consultation, support_ends_at=reopened, change_reason="Quelques communes n'ont pas pu voter.")))
+    assert ("La période de soutiens est close et le décompte des soutiens est figé : elle ne peut plus changer."
+            in page)
     db.session.expire_all()
-    assert window.starts_at == starts_at and support_update_entries() == []
+    assert window.ends_at == closed_at and support_update_entries() == []
 
 
-def test_a_support_costs_the_database_the_two_reads_its_rules_need_and_its_writes(client, monkeypatch):
+def test_a_support_costs_the_database_the_reads_its_rules_need_and_its_writes(client, monkeypatch):
     """The hot path of the support window: a lazy load or a second read of the same rows shows here."""
     consultation = make_consultation(PhaseKind.SUPPORT, vote_limit=3)
     proposal, member = make_proposal(consultation), elected()
@@ -702,6 +769,9 @@ def test_a_support_costs_the_database_the_two_reads_its_rules_need_and_its_write
     assert response.status_code == 302
     sent = [" ".join(statement.split()[:3]) for statement in statements
             if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE", "COMMIT"))]
-    assert sent == ["SELECT users.id, users.email,", "SELECT proposals.id, proposals.consultation_id,",
+    assert sent == ["SELECT users.id, users.email,",  # with the session and memberships
+                    "SELECT proposals.id, proposals.consultation_id,", "SELECT consultations.id, consultations.slug,",
+                    "SELECT proposal_cosponsors.id, proposal_cosponsors.proposal_id,",  # its own proposal?
+                    "SELECT phases.id, phases.consultation_id,",  # the window
                     "INSERT INTO supports", "INSERT INTO support_quotas", "UPDATE proposals SET",
                     "INSERT INTO support_events"], sent

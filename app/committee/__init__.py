@@ -1,0 +1,1 @@
+"""The steering committee of a consultation: its seats, and (next) its workspace."""

@@ -2,7 +2,6 @@
 
 import re
 
-import pytest
 import sqlalchemy as sa
 
 from app.admin.forms import SETTING_LABELS
@@ -17,13 +16,6 @@ from tests.factories import make_comment, make_consultation, make_member, make_o
 from tests.helpers import counted_statements, text_of
 
 JOURNAL = "/admin/journal"
-
-
-@pytest.fixture
-def admin(client):
-    admin = make_user(is_admin=True, name="Camille Roux")
-    client.sign_in_as(admin)
-    return admin
 
 
 def consultation_actions(client) -> Consultation:

@@ -8,17 +8,10 @@ import sqlalchemy as sa
 from app.consultations.models import Consultation, PhaseKind
 from app.extensions import db
 from tests.consultations.test_views import consultation_form
-from tests.factories import make_consultation, make_user
+from tests.factories import make_consultation
 from tests.helpers import text_of
 
 NEW = "/admin/consultations/nouvelle"
-
-
-@pytest.fixture
-def admin(client):
-    admin = make_user(is_admin=True, name="Camille Roux")
-    client.sign_in_as(admin)
-    return admin
 
 
 def count_consultations() -> int:

@@ -11,14 +11,15 @@ supports. Each official has a slate of 12 proposals for a limit of 10: wrk draws
 proposal) pairs at random and alternates casting and withdrawing for each pair, so some casts meet
 the limit and are refused, as in life, in the same proportion all through the run (walking the
 slates in order made the mix of casts, refusals and withdrawals depend on where a run stopped).
-The same load goes to `/bench/bare/...` (bench/support_app.py): the same writes, no rule, the
-issue's floor; and to `/bench/signed-in/...`: the same writes behind the session, the signed-in user
-and the CSRF check that every form pays, to tell what the rules themselves cost. Each round runs
+The same load goes to `/bench/signed-in/...` (bench/support_app.py): the same writes behind the
+session, the signed-in user and the CSRF check that every form pays, the floor the target is measured
+against; and to `/bench/bare/...`: the same writes with no rule, no session and no form. Each round runs
 every endpoint, reversing their order from one round to the next; medians are taken over the
 rounds during which no other process used the machine. After each run every invariant is checked: quotas equal
 stored supports, counters equal stored supports, and (with the rules; the bare endpoint has none)
 no organization over its limit.
-Targets: p95 under 50 ms, and at least 70 % of the bare endpoint's throughput.
+Targets (restated by the issue "Solid ground"): p95 under 50 ms, and at least 85 % of the throughput of
+the same writes behind the same session, user and CSRF check, in the same run.
 """
 
 import argparse
@@ -60,8 +61,9 @@ SLUG = "banc-d-essai-soutiens"
 VOTE_LIMIT = 10
 SLATE = 12
 TARGET_P95_MS = 50
+AUTHORS = 20  # communes whose proposals the officials support
 PASSWORD_HASH = hasher.hash("banc-d-essai-soutiens")  # once: Argon2 is slow on purpose
-TARGET_RATIO = 0.7
+TARGET_RATIO = 0.85
 MODES = ("real", "bare", "signed-in")
 DISTURBED_CORES = 0.15
 LABELS = {"real": "cast/withdraw with every rule", "bare": "bare writes, no rule",
@@ -124,9 +126,11 @@ def prepare(officials: int, proposals: int) -> Consultation:
                                         in calendar_around(PhaseKind.SUPPORT, now).items()])
     db.session.add(consultation)
     db.session.flush()
+    # The proposals come from communes of their own: an organization does not support its own proposals.
     communes = db.session.scalars(sa.select(Organization).where(Organization.kind == "commune")
-                                  .order_by(Organization.id).limit(officials)).all()
-    if len(communes) < officials:
+                                  .order_by(Organization.id).limit(officials + AUTHORS)).all()
+    communes, authors = communes[:officials], communes[officials:]
+    if len(authors) < AUTHORS:
         sys.exit("The directory is not loaded: run bench/generate.py first.")
     author = User(email="auteur.banc@example.org", name="Auteur du banc", password_hash=PASSWORD_HASH,
                   email_confirmed_at=now)
@@ -134,7 +138,7 @@ def prepare(officials: int, proposals: int) -> Consultation:
     db.session.flush()
     body = "Une proposition du banc d'essai des soutiens."
     db.session.execute(sa.insert(Proposal), [
-        {"consultation_id": consultation.id, "kind": "need", "organization_id": communes[number % len(communes)].id,
+        {"consultation_id": consultation.id, "kind": "need", "organization_id": authors[number % AUTHORS].id,
          "author_id": author.id, "title": f"Proposition d'essai numéro {number}", "summary": body, "body": body,
          "body_html": render_markdown(body), "state": "published", "published_at": now - timedelta(days=40),
          "problem": body} for number in range(proposals)])
@@ -295,18 +299,14 @@ def report(rounds: list[dict]) -> None:
     if len(quiet) < len(rounds):
         print(f"\n{len(rounds) - len(quiet)} round(s) left out: other processes used more than "
               f"{DISTURBED_CORES} cores during them")
-    ratios = [results["real"]["rps"] / results["bare"]["rps"] for results in quiet]
-    cpu_ratios = [results["bare"]["cpu_ms"] / results["real"]["cpu_ms"] for results in quiet]
-    p95s = [results["real"]["p95"] / 1000 for results in quiet]
-    print(f"\nreal / bare throughput per round: {', '.join(f'{ratio:.0%}' for ratio in ratios)}; median "
-          f"{statistics.median(ratios):.0%} (target ≥ {TARGET_RATIO:.0%})")
-    print(f"bare / real CPU per request per round: {', '.join(f'{ratio:.0%}' for ratio in cpu_ratios)}; median "
-          f"{statistics.median(cpu_ratios):.0%}")
-    print(f"real p95 per round: {', '.join(f'{p95:.1f}' for p95 in p95s)} ms (target < {TARGET_P95_MS} ms)")
     signed_in = [results["real"]["rps"] / results["signed-in"]["rps"] for results in quiet]
-    print(f"real / signed-in writes (what the rules cost beyond what every signed-in form pays; not the "
-          f"issue's measure): {', '.join(f'{ratio:.0%}' for ratio in signed_in)}; median "
-          f"{statistics.median(signed_in):.0%}")
+    p95s = [results["real"]["p95"] / 1000 for results in quiet]
+    print(f"\nreal / signed-in writes throughput per round: {', '.join(f'{ratio:.0%}' for ratio in signed_in)}; "
+          f"median {statistics.median(signed_in):.0%} (target ≥ {TARGET_RATIO:.0%})")
+    print(f"real p95 per round: {', '.join(f'{p95:.1f}' for p95 in p95s)} ms (target < {TARGET_P95_MS} ms)")
+    bare = [results["real"]["rps"] / results["bare"]["rps"] for results in quiet]
+    print(f"real / bare writes (no session, user nor CSRF check): {', '.join(f'{ratio:.0%}' for ratio in bare)}; "
+          f"median {statistics.median(bare):.0%}")
 
 
 if __name__ == "__main__":

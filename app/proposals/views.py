@@ -57,8 +57,9 @@ def _consultation(slug: str) -> Consultation:
     return db.first_or_404(sa.select(Consultation).where(Consultation.slug == slug))
 
 
-def visible_proposal_or_404(proposal_id: int) -> Proposal:
-    proposal = db.get_or_404(Proposal, proposal_id)
+def visible_proposal_or_404(proposal_id: int, *options) -> Proposal:
+    """The proposal if the viewer may see it (loaded with `options`), else a 404: drafts are not known to exist."""
+    proposal = db.get_or_404(Proposal, proposal_id, options=options)
     if not permissions.can_see(current_user, proposal):
         abort(404)
     return proposal

@@ -7,6 +7,7 @@ transaction as the supports, so counts shown always equal supports stored.
 """
 
 import csv
+import functools
 import hashlib
 import hmac
 import io
@@ -19,7 +20,8 @@ from flask import current_app
 from flask_babel import gettext as _, ngettext
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from app.accounts.models import User
 from app.consultations.models import Consultation, PhaseKind
@@ -51,58 +53,84 @@ def normalize_receipt(text: str) -> str:
     return cleaned.translate(str.maketrans("OIL", "011"))
 
 
-def _dialect():
-    """The insert construct of the database in use, for its ON CONFLICT clauses."""
-    return postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+# The writes of a support, built once per database with their cache keys (building a statement costs
+# more than sending it, on the path every support takes); the values come as parameters.
+@functools.cache
+def _writes(dialect_name: str) -> dict[str, sa.Executable]:
+    insert = (postgresql if dialect_name == "postgresql" else sqlite).insert
+    supports, quotas, proposals = Support.__table__, SupportQuota.__table__, Proposal.__table__
+    owner = (quotas.c.consultation_id == sa.bindparam("of_consultation")) & (
+        quotas.c.organization_id == sa.bindparam("of_organization"))
+    limit = sa.bindparam("limit")
+    return {
+        # ON CONFLICT DO NOTHING: a colleague's support, even one pressed at the same moment, makes this a
+        # no-op instead of an error (on PostgreSQL the insert waits for the colleague's commit).
+        "support": insert(supports).on_conflict_do_nothing().returning(supports.c.id),
+        # The first support creates the quota row, later ones update it only while under the limit (0:
+        # none). On PostgreSQL the update locks the row until commit, so a colleague's concurrent cast
+        # waits and then sees the new total; SQLite's BEGIN IMMEDIATE serialises writers.
+        "take_quota": insert(quotas).values(used=1).on_conflict_do_update(
+            index_elements=[quotas.c.consultation_id, quotas.c.organization_id], set_={"used": quotas.c.used + 1},
+            where=(limit == 0) | (quotas.c.used < limit)).returning(quotas.c.used),
+        "give_back_quota": sa.update(quotas).where(owner).values(used=quotas.c.used - 1).returning(quotas.c.used),
+        "shift_counts": sa.update(proposals).where(proposals.c.id.in_(sa.bindparam("ids", expanding=True)))
+        .values(support_count=proposals.c.support_count + sa.bindparam("step")),
+        "withdraw": sa.delete(supports).where(supports.c.proposal_id == sa.bindparam("proposal_id"),
+                                              supports.c.organization_id == sa.bindparam("organization_id"))
+        .returning(supports.c.id),
+        "journal": sa.insert(SupportEvent.__table__),
+    }
+
+
+def _write(name: str, values: dict):
+    return db.session.execute(_writes(db.session.get_bind().dialect.name)[name], values)
 
 
 def _insert_support(proposal: Proposal, organization: Organization, by: User, now: datetime) -> Support | None:
     """The new support, in the session; None when the organization already supports the proposal.
 
-    ON CONFLICT DO NOTHING: a colleague's support, even one pressed at the same moment, makes this a
-    no-op instead of an error (on PostgreSQL the insert waits for the colleague's commit).
+    The row is written by a plain INSERT and its object attached to the session as it stands, without
+    reading it back: inserting through the ORM cost a third of the request (bench/README.md).
     """
-    return db.session.scalar(
-        _dialect().insert(Support).values(consultation_id=proposal.consultation_id, proposal_id=proposal.id,
-                                          organization_id=organization.id, cast_by_id=by.id, cast_at=now,
-                                          receipt_code=new_receipt_code())
-        .on_conflict_do_nothing().returning(Support))
+    support = Support(consultation_id=proposal.consultation_id, proposal_id=proposal.id,
+                      organization_id=organization.id, cast_by_id=by.id, cast_at=now, receipt_code=new_receipt_code())
+    support.id = _write("support", {column: getattr(support, column) for column in SUPPORT_COLUMNS}).scalar()
+    if support.id is None:
+        return None
+    make_transient_to_detached(support)
+    db.session.add(support)
+    return support
+
+
+SUPPORT_COLUMNS = ("consultation_id", "proposal_id", "organization_id", "cast_by_id", "cast_at", "receipt_code")
 
 
 def _take_quota(consultation: Consultation, organization: Organization) -> int | None:
-    """Count one more support for the organization if vote_limit allows; the new total, or None.
-
-    One statement: the first support creates the quota row, later ones update it only while under
-    the limit. On PostgreSQL the update locks the row until commit, so a colleague's concurrent cast
-    waits and then sees the new total; SQLite's BEGIN IMMEDIATE serialises writers.
-    """
-    table = SupportQuota.__table__
-    statement = _dialect().insert(table).values(consultation_id=consultation.id, organization_id=organization.id,
-                                             used=1)
-    limit = consultation.vote_limit
-    return db.session.scalar(statement.on_conflict_do_update(
-        index_elements=[table.c.consultation_id, table.c.organization_id], set_={"used": table.c.used + 1},
-        where=table.c.used < limit if limit else sa.true()).returning(table.c.used))
+    """Count one more support for the organization if vote_limit allows; the new total, or None."""
+    return _write("take_quota", {"consultation_id": consultation.id, "organization_id": organization.id,
+                                 "limit": consultation.vote_limit}).scalar()
 
 
 def _give_back_quota(consultation: Consultation, organization: Organization) -> int:
-    table = SupportQuota.__table__
-    return db.session.scalar(
-        sa.update(table).where(table.c.consultation_id == consultation.id, table.c.organization_id == organization.id)
-        .values(used=table.c.used - 1).returning(table.c.used))
+    return _write("give_back_quota", {"of_consultation": consultation.id,
+                                      "of_organization": organization.id}).scalar()
 
 
 def _shift_counts(proposal_ids: set[int], step: int) -> None:
-    """Move public counts; proposals already in the session see their new count."""
-    db.session.execute(sa.update(Proposal).where(Proposal.id.in_(sorted(proposal_ids)))
-                       .values(support_count=Proposal.support_count + step))
+    """Move public counts; proposals already in the session read their new count when next asked."""
+    _write("shift_counts", {"ids": sorted(proposal_ids), "step": step})
+    for proposal_id in proposal_ids:
+        proposal = db.session.identity_map.get(identity_key(Proposal, proposal_id))
+        if proposal is not None:
+            db.session.expire(proposal, ["support_count"])
 
 
 def _journal(action: str, proposal: Proposal, organization: Organization, by: User, now: datetime,
              source: str | None) -> None:
-    db.session.add(SupportEvent(consultation_id=proposal.consultation_id, proposal_id=proposal.id,
-                                organization_id=organization.id, actor_id=by.id, action=action, at=now,
-                                source=(source or "")[:200] or None))
+    """Nothing in a request reads the journal back: a plain INSERT, without an object."""
+    _write("journal", {"consultation_id": proposal.consultation_id, "proposal_id": proposal.id,
+                       "organization_id": organization.id, "actor_id": by.id, "action": action, "at": now,
+                       "source": (source or "")[:200] or None})
 
 
 def _organization_support_ids(consultation: Consultation, organization: Organization) -> set[int]:
@@ -169,10 +197,11 @@ def withdraw_support(proposal: Proposal, organization: Organization, *, by: User
     now = now or clock.now()
     consultation = proposal.consultation
     refuse_if(permissions.why_not_withdraw(by, organization, proposal, now))
-    deleted = db.session.execute(sa.delete(Support).where(
-        Support.proposal_id == proposal.id, Support.organization_id == organization.id)).rowcount
-    if not deleted:
+    support_id = _write("withdraw", {"proposal_id": proposal.id, "organization_id": organization.id}).scalar()
+    if support_id is None:
         raise RuleViolation(_("Votre collectivité ne soutient pas cette proposition."))
+    if (support := db.session.identity_map.get(identity_key(Support, support_id))) is not None:
+        db.session.expunge(support)  # gone from the database: gone from the session
     used = _give_back_quota(consultation, organization)
     _recount_after(consultation, organization, proposal, used + 1, used)
     _journal("withdraw", proposal, organization, by, now, source)

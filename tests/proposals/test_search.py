@@ -130,9 +130,15 @@ def test_search_syntax_in_a_query_is_read_as_words(library, query):
     assert titles(library, q=query) == ["Inscription à la cantine scolaire"]
 
 
-@pytest.mark.parametrize("query", ["(((", "%_%", '"', "*", "-", "NOT"])
-def test_a_query_without_words_never_fails(library, query):
-    titles(library, q=query)
+@pytest.mark.parametrize("query", ["(((", "%_%", '"', "*", "-", "« »"])
+def test_a_query_without_words_filters_nothing(library, query):
+    assert sorted(titles(library, q=query)) == sorted(titles(library))
+
+
+@pytest.mark.parametrize("query", ["NOT", "OR", "AND"])
+def test_search_operators_are_words_like_any_other(library, query):
+    """No proposal of the library says "not": a search for it finds none, on both databases."""
+    assert titles(library, q=query) == []
 
 
 # --- What never appears ---------------------------------------------------------------------------

@@ -195,10 +195,13 @@ def test_hidden_supporters_appear_under_a_stable_pseudonym(consultation):
     assert services.tally_rows(consultation)[0][1] == label
 
 
-def test_the_support_returned_is_in_the_session_with_its_proposal_and_organization(consultation):
+def test_the_support_returned_is_in_the_session_with_its_proposal_and_organization_until_withdrawn(consultation):
     member, proposal = elected(), make_proposal(consultation)
     support = services.cast_support(proposal, member.organization, by=member.user)
     assert support in db.session and support.proposal is proposal and support.organization is member.organization
+    assert proposal.support_count == 1  # the counter the cast moved, read again
+    services.withdraw_support(proposal, member.organization, by=member.user)
+    assert support not in db.session and proposal.support_count == 0
 
 
 def test_an_organization_supports_neither_what_it_submitted_nor_what_it_co_sponsors_unless_allowed(consultation):

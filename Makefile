@@ -1,4 +1,4 @@
-# Agora: `make run` starts the demo on SQLite, `make test` runs the whole suite.
+# Agora: `make run` starts the demo on SQLite with its two workers (mails, jobs), `make test` runs the whole suite.
 # Everything the project needs is installed by these targets, from PyPI and the npm registry.
 
 PYTHON ?= python3
@@ -16,7 +16,8 @@ run: $(VENV)/.runtime assets translations
 	$(FLASK) directory import --if-empty
 	$(FLASK) demo load $(if $(PHASE),--phase $(PHASE))
 	@echo "Agora écoute sur http://127.0.0.1:$(PORT) (les courriels s'affichent ici)."
-	@$(FLASK) mail send --loop & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	@$(FLASK) mail send --loop & mail=$$!; $(FLASK) jobs run --loop & jobs=$$!; \
+		trap 'kill $$mail $$jobs 2>/dev/null' EXIT INT TERM; \
 		$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install-dev assets translations

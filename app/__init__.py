@@ -11,16 +11,22 @@ from app.accounts import sessions as account_sessions
 from app.accounts.views import bp as accounts_bp
 from app.admin.views import bp as admin_bp
 from app.api.views import bp as api_bp
+from app.committee.cli import committee_cli
+from app.committee.views import bp as committee_bp
 from app.consultations.views import bp as consultations_bp
-from app.core import security, web
+from app.core import jobs, security, web
+from app.core.audit import audit_cli
 from app.core.db import MAX_ID, configure_sqlite
+from app.core.jobs import jobs_cli
 from app.core.mail import mail_cli
 from app.core.sessions import JSONCookieSessionInterface
 from app.demo import demo_cli
 from app.extensions import babel, csrf, db, limiter, login_manager
 from app.legal.views import bp as legal_bp
+from app.opendata.decidim import decidim_cli
 from app.organizations.directory import directory_cli
 from app.organizations.views import bp as organizations_bp
+from app.proposals import vectors
 from app.proposals.views import bp as proposals_bp
 from app.votes.views import bp as votes_bp
 from config import CONFIGS, LANGUAGES
@@ -49,11 +55,12 @@ def create_app(config: str | object | None = None, **overrides) -> Flask:
     account_sessions.init_app(app)
     web.init_app(app)
     security.init_app(app)
+    jobs.init_app(app, {vectors.KIND: vectors.compute_vectors})
     app.url_map.converters["int"] = IdConverter  # before any route is added
     for blueprint in (accounts_bp, organizations_bp, consultations_bp, proposals_bp, votes_bp, admin_bp,
-                      api_bp, legal_bp):
+                      api_bp, legal_bp, committee_bp):
         app.register_blueprint(blueprint)
-    for group in (mail_cli, directory_cli, demo_cli):
+    for group in (mail_cli, jobs_cli, directory_cli, demo_cli, audit_cli, decidim_cli, committee_cli):
         app.cli.add_command(group)
     return app
 

@@ -24,7 +24,7 @@ from app.organizations.models import Membership, MembershipStatus, Organization,
 from app.organizations.services import normalize_name
 from app.proposals.models import Proposal, ProposalState
 from app.proposals.moderation import add_comment
-from app.proposals.services import ProposalInput, import_proposal, store_vectors
+from app.proposals.services import Provenance, ProposalInput, import_proposal
 from app.votes.models import Support
 from app.votes.services import cast_support
 
@@ -243,7 +243,6 @@ def _load_proposals(consultation: Consultation, authors: dict[int, User], now: d
     themes = {theme.name: theme.id for theme in consultation.themes}
     admin = db.session.scalar(sa.select(User).filter_by(email="admin@example.org"))
     entries = json.loads(PROPOSALS_FILE.read_text(encoding="utf-8"))
-    published = []
     for position, entry in enumerate(entries):
         organization = _organization_from_code(entry["organization"], entry["organization_name"])
         budget = entry.get("requested_budget_euros")
@@ -255,12 +254,10 @@ def _load_proposals(consultation: Consultation, authors: dict[int, User], now: d
             requested_budget_cents=budget * 100 if budget is not None else None)
         moment = collect.starts_at + (last_moment - collect.starts_at) * (position + 1) / (len(entries) + 1)
         state = entry["status"]
-        proposal = import_proposal(consultation, organization, data, author=_author_for(organization, authors, admin),
-                                   published_at=None if state == ProposalState.DRAFT else moment, state=state,
-                                   withdrawal_reason=entry.get("withdrawal_reason"))
-        if proposal.is_published:
-            published.append(proposal)
-    store_vectors(published)
+        provenance = Provenance(published_at=None if state == ProposalState.DRAFT else moment, state=state,
+                                withdrawal_reason=entry.get("withdrawal_reason"))
+        # Each one's text vector is queued with its first version: `make run` starts the worker.
+        import_proposal(consultation, organization, data, provenance, author=_author_for(organization, authors, admin))
 
 
 demo_cli = AppGroup("demo", help="Consultation de démonstration.")

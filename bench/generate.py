@@ -7,9 +7,11 @@
 Migrates the database, imports the ~36,000 collectivities, creates the demo consultation (support
 phase open), a few thousand users with verified memberships, then proposals whose French text
 recombines the demo proposals (app/demo_proposals.json), their versions, themes, territories,
-co-sponsors, need-service links and comments, with bulk inserts; prints the time of each step.
+co-sponsors, need-service links and comments, with bulk inserts; then queues the text vector of
+every proposal and runs the jobs as the worker does (`flask --app wsgi jobs run`), which embeds each
+one and writes its nearest neighbours; prints the time of each step.
 Support rows are not written: the supports table comes with the supports issue, so only the
-proposals' support_count is filled (long tail). Similarity vectors are not computed either.
+proposals' support_count is filled (long tail).
 """
 
 import argparse
@@ -481,6 +483,21 @@ def create_comments(rng, rows, organizations, members, n_comments, now) -> tuple
     return len(top_rows), len(reply_plans)
 
 
+def compute_vectors(proposal_ids: list[int]) -> None:
+    """Queue each proposal's vector job, as an import does, and run the jobs as the worker does, in large
+    batches: each batch renews the neighbour lists its proposals enter, nearly all of them at first."""
+    from app.core import jobs
+    from app.extensions import db
+    from app.proposals.models import Proposal
+    from app.proposals.vectors import queue_vectors
+
+    queue_vectors(db.session.scalars(sa.select(Proposal).where(Proposal.id.in_(proposal_ids))).all())
+    db.session.commit()
+    done = jobs.run_pending(batch_size=5_000)
+    failed = db.session.scalar(sa.select(sa.func.count(jobs.Job.id)).where(jobs.Job.done_at.is_(None)))
+    print(f"  {done} jobs done, {failed} not done", end="; ", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--proposals", type=int, default=15_000)
@@ -547,6 +564,8 @@ def main() -> None:
             n_top, n_replies = create_comments(rng, rows, organizations, members, args.comments, now)
             db.session.commit()
         print(f"  {n_top} comments, {n_replies} replies")
+        with step(f"{len(rows)} text vectors and nearest neighbours (the jobs worker)", timings):
+            compute_vectors([row["id"] for row in rows])
         with step("vacuum analyze", timings):
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.exec_driver_sql("VACUUM ANALYZE")

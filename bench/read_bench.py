@@ -119,12 +119,14 @@ def scenario_paths(url: str) -> dict[str, list[str]]:
 
 
 def read_like_people(base: str, paths: list[str], readers: int, think: float, seconds: float, *,
-                     reconnect: bool, ours=()) -> dict:
+                     reconnect: bool, ours=(), people: list[tuple[list[str], dict]] | None = None) -> dict:
     """`readers` people, each loading a page then reading it 0.5 to 1.5 times `think` seconds.
 
     A Python client rather than wrk: at a few dozen pages a second it costs little CPU, and wrk's
     delay() counts a reader's pause in the latency of requests sent on a reopened connection.
     `reconnect`: one connection per page, as a proxy in front of sync workers opens (nginx by default).
+    `people`: for signed-in readers, reader n reads the pages of people[n] with its headers (a session
+    cookie) instead of any of `paths`.
     """
     host, port = urllib.parse.urlsplit(base).netloc.split(":")
     latencies, failures, lock = [], [0], threading.Lock()
@@ -132,6 +134,9 @@ def read_like_people(base: str, paths: list[str], readers: int, think: float, se
 
     def reader(number: int) -> None:
         rng = random.Random(number)
+        own_paths, headers = people[number % len(people)] if people else (paths, {})
+        if reconnect:
+            headers = {**headers, "Connection": "close"}
         connection = http.client.HTTPConnection(host, int(port), timeout=60)
         time.sleep(rng.uniform(0, think))  # people do not all arrive at the same second
         while time.monotonic() < stop:
@@ -139,7 +144,7 @@ def read_like_people(base: str, paths: list[str], readers: int, think: float, se
             try:
                 if reconnect:
                     connection.close()
-                connection.request("GET", rng.choice(paths), headers={"Connection": "close"} if reconnect else {})
+                connection.request("GET", rng.choice(own_paths), headers=headers)
                 response = connection.getresponse()
                 response.read()
                 ok = response.status == 200

@@ -175,22 +175,27 @@ def entries(app, consultation: Consultation, seed: int) -> list[str]:
     officials = db.session.execute(
         sa.select(Membership.user_id, Membership.organization_id).join(User, User.id == Membership.user_id)
         .where(User.email.like("elu.banc.%"))).all()
-    serializer = app.session_interface.get_signing_serializer(app)
     rng = random.Random(seed)
     slates = []
     for user_id, organization_id in officials:
-        # A fresh app context each time: generate_csrf() keeps its token in `g` for the context's life. The
-        # session is the one signing in gives (bound to wrk's address and its absent User-Agent).
-        with app.app_context(), app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"}):
-            user = db.session.get(User, user_id)
-            start_session(user)  # lasts SESSION_MAX_AGE, longer than a run
-            db.session.commit()
-            login_user(user)
-            token = generate_csrf()
-            cookie = serializer.dumps(dict(session))
+        cookie, token = signed_in(app, user_id)
         slates.append([f"{proposal_id} {organization_id} {consultation.id} {user_id} {cookie} {token}"
                        for proposal_id in rng.sample(proposals, SLATE)])
     return [entry for slate in slates for entry in slate]
+
+
+def signed_in(app, user_id: int) -> tuple[str, str]:
+    """The session cookie and CSRF token of the user signed in as the sign-in page does it: a session row
+    lasting SESSION_MAX_AGE (longer than a run), bound to the benchmark client's address and its absent
+    User-Agent (neither wrk nor http.client sends one)."""
+    # A fresh app context each time: generate_csrf() keeps its token in `g` for the context's life.
+    with app.app_context(), app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"}):
+        user = db.session.get(User, user_id)
+        start_session(user)
+        db.session.commit()
+        login_user(user)
+        token = generate_csrf()
+        return app.session_interface.get_signing_serializer(app).dumps(dict(session)), token
 
 
 def invariants(consultation: Consultation, *, limited: bool) -> list[str]:

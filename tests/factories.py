@@ -5,7 +5,7 @@ from itertools import count
 
 from app.accounts.models import User
 from app.accounts.services import hasher
-from app.committee.models import CommitteeSeat
+from app.committee.models import CommitteeSeat, Issue
 from app.consultations.models import Consultation, Phase, PhaseKind, Theme
 from app.core import clock
 from app.core.markdown import render_markdown
@@ -15,6 +15,7 @@ from app.organizations.models import Membership, MembershipStatus, Organization
 from app.organizations.services import normalize_name
 from app.proposals import services
 from app.proposals.models import Comment, Proposal
+from app.votes.models import Support
 
 PASSWORD = "mot-de-passe-de-test"
 _PASSWORD_HASH = hasher.hash(PASSWORD)  # hashing once keeps the suite fast
@@ -99,6 +100,22 @@ def make_comment(proposal: Proposal, member: Membership | None = None, *, body: 
                          parent=parent))
 
 
+def make_support(proposal: Proposal, organization: Organization) -> Support:
+    """`organization`'s support for `proposal`, written straight to the database (no quota, no counter)."""
+    return _save(Support(consultation_id=proposal.consultation_id, proposal=proposal, organization=organization,
+                         cast_by=make_user(), receipt_code=f"TEST{next(_sequence):08d}"))
+
+
+def make_issue(consultation: Consultation, title: str | None = None, *, proposals=(), position: int = 0) -> Issue:
+    """A major issue holding `proposals`, written straight to the database."""
+    issue = _save(Issue(consultation=consultation, title=title or f"Grand enjeu {next(_sequence)}",
+                        position=position, created_by=make_user()))
+    for proposal in proposals:
+        proposal.issue_id = issue.id
+    db.session.commit()
+    return issue
+
+
 def proposal_input(consultation: Consultation, kind: str = "need", **changes) -> services.ProposalInput:
     """What an author would type: a valid need or service of `consultation`, with `changes` on top."""
     number = next(_sequence)
@@ -112,7 +129,8 @@ def proposal_input(consultation: Consultation, kind: str = "need", **changes) ->
 
 def submit_proposal(consultation: Consultation, member: Membership | None = None, *, publish: bool = True,
                     now: datetime | None = None, **changes) -> Proposal:
-    """A proposal drafted (and published) through the services: it has its versions and similarity vector."""
+    """A proposal drafted (and published) through the services: it has its versions, and the job that
+    computes its similarity vector is queued (`tests.helpers.run_jobs` runs it)."""
     member = member or make_member()
     proposal = services.create_draft(consultation, member.organization, proposal_input(consultation, **changes),
                                      by=member.user, now=now)

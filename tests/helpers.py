@@ -1,10 +1,11 @@
-"""Reading pages the way a person does, and counting what a request asks of the database."""
+"""Reading pages the way a person does, counting what a request asks of the database, running the jobs."""
 
 import html
 from contextlib import contextmanager
 
 import sqlalchemy as sa
 
+from app.core import jobs
 from app.extensions import db
 
 
@@ -26,3 +27,9 @@ def counted_statements():
         yield statements
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+def run_jobs() -> int:
+    """Run the jobs that are due (text vectors…), as the worker `flask --app wsgi jobs run` does between
+    two requests; how many succeeded."""
+    return jobs.run_pending()

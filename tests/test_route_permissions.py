@@ -11,8 +11,8 @@ import pytest
 
 from app.consultations.models import PhaseKind
 from app.organizations.models import MembershipStatus
-from tests.factories import (make_comment, make_consultation, make_member, make_organization, make_proposal,
-                             make_user, seat)
+from tests.factories import (make_comment, make_consultation, make_issue, make_member, make_organization,
+                             make_proposal, make_user, seat)
 
 ROLES = ("visitor", "user", "agent", "elected", "committee", "chair", "admin")
 
@@ -32,6 +32,9 @@ class World:
 
     def committee_seat(self):
         return seat(self.consultation)
+
+    def issue_path(self, action: str = "") -> str:
+        return f"/consultations/{self.consultation.slug}/comite/enjeux/{make_issue(self.consultation).id}{action}"
 
 
 @pytest.fixture
@@ -64,6 +67,7 @@ def only(status, *roles):
 
 
 ADMIN_PAGE = only(200, "admin")
+COMMITTEE = ("committee", "chair", "admin")
 
 # endpoint: (method, url builder, expected answer by role)
 ROUTES = {
@@ -138,6 +142,16 @@ ROUTES = {
     "admin.moderation_queue": ("GET", lambda w: "/admin/moderation", ADMIN_PAGE),
     "admin.moderate": ("POST", lambda w: f"/admin/moderation/comment/{w.comment.id}/hide", only(302, "admin")),
     "admin.block_user": ("POST", lambda w: f"/admin/comptes/{w.users['user'].id}/suspendre", only(302, "admin")),
+    "committee.home": ("GET", lambda w: f"/consultations/{w.consultation.slug}/comite", only(200, *COMMITTEE)),
+    "committee.proposals": ("GET", lambda w: f"/consultations/{w.consultation.slug}/comite/propositions",
+                            only(200, *COMMITTEE)),
+    "committee.issue": ("GET", lambda w: w.issue_path(), only(200, *COMMITTEE)),  # public from the results on
+    # Issues are organized during deliberation and selection: in the support phase, told why and sent back.
+    "committee.new_issue": ("GET", lambda w: f"/consultations/{w.consultation.slug}/comite/enjeux/nouveau",
+                            only(302, *COMMITTEE)),
+    "committee.edit_issue": ("GET", lambda w: w.issue_path("/modifier"), only(302, *COMMITTEE)),
+    "committee.delete_issue": ("GET", lambda w: w.issue_path("/supprimer"), only(302, *COMMITTEE)),
+    "committee.move_issue": ("POST", lambda w: w.issue_path("/monter"), only(302, *COMMITTEE)),
 }
 
 

@@ -65,6 +65,23 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
 
 
+# Not an Argon2 hash: verifying any password against it raises InvalidHashError, which `authenticate`
+# answers as a wrong password; so no password opens the account.
+UNUSABLE_PASSWORD_HASH = "!"
+
+
+def system_account(email: str, name: str) -> User:
+    """The account under which the platform signs what it does itself (imported contributions), found by
+    its address or created: no password opens it, and its address, to be taken in the reserved .invalid
+    domain (RFC 2606), receives no mail."""
+    user = find_user_by_email(email)
+    if user is None:
+        user = User(email=normalize_email(email), name=clean_name(name), password_hash=UNUSABLE_PASSWORD_HASH)
+        db.session.add(user)
+        db.session.flush()
+    return user
+
+
 def check_current_password(user: User, password: str) -> None:
     """Changes to an account ask for its password: a session left open is not enough to take it over."""
     try:

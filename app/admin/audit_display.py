@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User
+from app.committee.models import Issue
 from app.admin.forms import SETTING_LABELS
 from app.consultations.models import Consultation, PhaseKind
 from app.core.audit import AuditEntry
@@ -39,6 +40,13 @@ SENTENCES = {
     "moderation.hide": _l("%(actor)s a masqué %(subject)s"),
     "moderation.restore": _l("%(actor)s a rétabli %(subject)s"),
     "moderation.block_user": _l("%(actor)s a suspendu %(subject)s"),
+    "issue.create": _l("%(actor)s a créé %(subject)s"),
+    "issue.update": _l("%(actor)s a modifié %(subject)s"),
+    "issue.move": _l("%(actor)s a déplacé %(subject)s dans l'ordre des grands enjeux"),
+    "issue.delete": _l("%(actor)s a supprimé %(subject)s"),
+    "issue.assign": _l("%(actor)s a rangé %(subject)s dans un grand enjeu"),
+    "issue.remove": _l("%(actor)s a retiré %(subject)s de son grand enjeu"),
+    "decidim.import": _l("%(actor)s a importé des propositions Decidim dans %(subject)s"),
 }
 UNKNOWN_ACTION = _l("%(actor)s : %(action)s, %(subject)s")
 
@@ -76,6 +84,9 @@ SUBJECTS = {
                                                           organization_id=membership.organization_id),
                                (Membership.organization,)),
     "users": SubjectKind(User, _l("le compte de %(name)s"), lambda user: user.name),
+    "issues": SubjectKind(Issue, _l("le grand enjeu « %(name)s »"), lambda issue: issue.title,
+                          lambda issue: url_for("committee.issue", slug=issue.consultation.slug, issue_id=issue.id),
+                          (Issue.consultation,)),
 }
 
 
@@ -209,11 +220,41 @@ def _seat_details(data: dict) -> list[str]:
 
 
 def _organization_details(data: dict) -> list[str]:
-    return [_pair(_("Type"), OrganizationKind(data["kind"]).label), _pair(_("SIREN"), data["siren"])]
+    siren = [_pair(_("SIREN"), data["siren"])] if data["siren"] else []  # none for an import's association
+    return [_pair(_("Type"), OrganizationKind(data["kind"]).label), *siren]
+
+
+def _import_details(data: dict) -> list[str]:
+    return [_pair(_("Fichier"), data["file"]), _pair(_("Importées"), data["imported"]),
+            _pair(_("Mises à jour"), data["updated"]), _pair(_("Ignorées"), data["skipped"])]
 
 
 def _membership_details(data: dict) -> list[str]:
     return [_pair(_("Rôle"), MembershipRole(data["role"]).label)]
+
+
+def _issue_details(data: dict) -> list[str]:
+    """What an issue was given, or (a change) what it was before and after, or (a deletion) what it held."""
+    labels = {"title": _("Titre"), "description": _("Description")}
+    details = [_pair(labels[name], _change(value) if isinstance(value, list) else _short(value))
+               for name, value in data.items() if name in labels and value]
+    if "released" in data:
+        details.append(_pair(_("Propositions laissées sans grand enjeu"), data["released"]))
+    return details
+
+
+def _change(values: list) -> str:
+    old, new = (_short(value) or _("(vide)") for value in values)
+    return _("« %(old)s » → « %(new)s »", old=old, new=new)
+
+
+def _short(text: str) -> str:
+    return shorten(text, width=160, placeholder=" …")  # a description may run to pages
+
+
+def _assignment_details(data: dict) -> list[str]:
+    previous = [_pair(_("Grand enjeu précédent"), data["previous_issue"])] if data.get("previous_issue") else []
+    return [_pair(_("Grand enjeu"), data["issue"]), *previous]
 
 
 DETAILS = {
@@ -222,6 +263,13 @@ DETAILS = {
     "committee.add": _seat_details,
     "committee.remove": lambda data: [],
     "organization.create": _organization_details,
+    "decidim.import": _import_details,
     "membership.verify": _membership_details,
     "membership.refuse": _membership_details,
+    "issue.create": _issue_details,
+    "issue.update": _issue_details,
+    "issue.move": lambda data: [_pair(_("Rang"), f"{data['from']} → {data['to']}")],
+    "issue.delete": _issue_details,
+    "issue.assign": _assignment_details,
+    "issue.remove": _assignment_details,
 }

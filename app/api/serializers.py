@@ -57,6 +57,9 @@ def proposal_json(proposal: Proposal, *, support_count: int | None) -> dict:
         "answer_state": proposal.answer_state, "answer_text": proposal.answer_text,
         "granted_amount_cents": proposal.granted_amount_cents,
         "support_count": support_count, "comment_count": proposal.comment_count,
+        # Votes a proposal imported from Decidim had there: a record, never supports of organizations.
+        "imported_vote_count": proposal.imported_vote_count,
+        "decidim": {"id": proposal.decidim_id, "url": proposal.decidim_url} if proposal.decidim_id else None,
         "published_at": instant(proposal.published_at), "withdrawn_at": instant(proposal.withdrawn_at),
         "merged_into_id": proposal.merged_into_id,
         "url": public_url("proposals.detail", proposal_id=proposal.id),

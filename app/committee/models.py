@@ -1,8 +1,12 @@
-"""Seats on a consultation's steering committee."""
+"""Seats on a consultation's steering committee, and the major issues (grands enjeux) it shapes."""
+
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core import clock
+from app.core.db import UTCDateTime
 from app.extensions import db
 
 
@@ -23,3 +27,25 @@ class CommitteeSeat(db.Model):
 
     consultation = relationship("Consultation", back_populates="committee_seats")
     user = relationship("User")
+
+
+class Issue(db.Model):
+    """A major issue: a named group of published proposals (`Proposal.issue_id`, so one issue at most
+    per proposal), in the order the committee gives them."""
+
+    __tablename__ = "issues"
+    __table_args__ = (sa.UniqueConstraint("consultation_id", "title"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(sa.ForeignKey("consultations.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(150))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+
+    consultation = relationship("Consultation")
+    created_by = relationship("User")
+
+    def __repr__(self) -> str:
+        return f"<Issue {self.id} {self.title[:30]!r}>"

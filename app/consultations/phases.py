@@ -19,15 +19,18 @@ class Interval(enum.StrEnum):
     CLOSED = "closed"  # after the results phase has ended
 
 
+# "organize_issues": the committee shapes its major issues while it deliberates and selects;
+# "see_results": what the committee kept to itself (an issue's page) is public from the results on.
 ACTIONS_BY_STAGE: dict[PhaseKind | Interval, frozenset[str]] = {
     Interval.UPCOMING: frozenset({"draft", "edit"}),
     PhaseKind.COLLECT: frozenset({"draft", "edit", "publish", "cosponsor", "comment", "withdraw"}),
     PhaseKind.SUPPORT: frozenset({"support", "comment", "withdraw"}),
-    PhaseKind.DELIBERATION: frozenset({"cluster", "merge", "evaluate", "comment", "withdraw"}),
-    PhaseKind.SELECTION: frozenset({"evaluate", "select", "answer", "publish_results", "withdraw"}),
-    PhaseKind.RESULTS: frozenset(),
+    PhaseKind.DELIBERATION: frozenset({"cluster", "merge", "evaluate", "comment", "withdraw", "organize_issues"}),
+    PhaseKind.SELECTION: frozenset({"evaluate", "select", "answer", "publish_results", "withdraw",
+                                    "organize_issues"}),
+    PhaseKind.RESULTS: frozenset({"see_results"}),
     Interval.BETWEEN: frozenset({"withdraw"}),
-    Interval.CLOSED: frozenset(),
+    Interval.CLOSED: frozenset({"see_results"}),
 }
 
 

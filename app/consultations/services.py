@@ -101,7 +101,29 @@ def save_consultation(consultation: Consultation | None, data: ConsultationInput
     """Create or update a consultation with its themes and phases; every change is audited."""
     if not by.is_admin:
         raise RuleViolation(_("Seule l'équipe d'administration peut modifier une consultation."))
-    now = now or clock.now()
+    return _save(consultation, data, actor=by, now=now or clock.now())
+
+
+def open_consultation_for_platform(data: ConsultationInput, *, now: datetime | None = None) -> Consultation:
+    """Create a consultation on the platform's own behalf (a command run on the server, such as an import):
+    the checks and the audit of an admin's, with no person as the actor."""
+    return _save(None, data, actor=None, now=now or clock.now())
+
+
+def themes_named(consultation: Consultation, names: list[str]) -> list[Theme]:
+    """The consultation's themes of these names, whatever their case, as for an admin; those it lacks are
+    added after the others, as an import brings its categories."""
+    by_name = {theme.name.lower(): theme for theme in consultation.themes}
+    for name in names:
+        if name.lower() not in by_name:
+            by_name[name.lower()] = Theme(name=name, position=len(consultation.themes))
+            consultation.themes.append(by_name[name.lower()])
+    db.session.flush()
+    return [by_name[name.lower()] for name in names]
+
+
+def _save(consultation: Consultation | None, data: ConsultationInput, *, actor: User | None,
+          now: datetime) -> Consultation:
     _check(data, consultation)
     created = consultation is None
     if created:
@@ -117,7 +139,7 @@ def save_consultation(consultation: Consultation | None, data: ConsultationInput
     date_changes = _save_phases(consultation, data.phase_dates, now)
     db.session.flush()
     if created or changes or date_changes:
-        audit.record("consultation.create" if created else "consultation.update", actor=by,
+        audit.record("consultation.create" if created else "consultation.update", actor=actor,
                      subject=consultation, data={"settings": changes, "phases": date_changes,
                                                  "reason": data.change_reason.strip() or None})
     return consultation

@@ -8,7 +8,10 @@ import hashlib
 import json
 from datetime import datetime
 
+import click
 import sqlalchemy as sa
+from flask.cli import AppGroup
+from flask_babel import gettext as _, ngettext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import clock
@@ -74,3 +77,22 @@ def verify_chain() -> int | None:
             return entry.id
         previous = entry.hash
     return None
+
+
+audit_cli = AppGroup("audit", help="Journal d'audit.")
+
+
+@audit_cli.command("verify")
+def verify_command() -> None:
+    """Vérifie toute la chaîne d'empreintes ; code de sortie 1 si elle est rompue."""
+    broken_at = verify_chain()
+    if broken_at is None:
+        count = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry))
+        click.echo(ngettext("Chaîne d'empreintes intacte : %(num)d entrée vérifiée.",
+                            "Chaîne d'empreintes intacte : %(num)d entrées vérifiées.", count))
+        return
+    entry = db.session.get(AuditEntry, broken_at)
+    click.echo(_("Chaîne d'empreintes rompue à l'entrée n° %(id)d (%(action)s, %(at)s) : cette entrée ou celle "
+                 "qui la précédait a été modifiée ou supprimée.", id=entry.id, action=entry.action,
+                 at=entry.at.isoformat()), err=True)
+    raise SystemExit(1)

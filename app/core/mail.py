@@ -6,7 +6,6 @@ error and is retried on the next run.
 
 import smtplib
 import sys
-import time
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Protocol
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import clock
 from app.core.db import UTCDateTime
+from app.core.jobs import keep_running, process_claimed, worker_options
 from app.extensions import db
 
 MAX_ATTEMPTS = 8
@@ -80,46 +80,30 @@ def send_pending(batch_size: int = 50) -> int:
     Each message is tried at most once per call, so a mail server that is down costs one
     attempt per run, not all of them at once.
     """
-    sent, after_id = 0, 0
-    while True:
-        query = (
-            sa.select(OutboxMessage)
-            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS,
-                   OutboxMessage.id > after_id)
-            .order_by(OutboxMessage.id)
-            .limit(batch_size)
-            .with_for_update(skip_locked=True)  # several workers never send one message twice
-        )
-        messages = db.session.scalars(query).all()
-        if not messages:
-            db.session.commit()
-            return sent
-        for message in messages:
-            after_id = message.id
-            message.attempts += 1
-            try:
-                _deliver(message)
-            except (OSError, smtplib.SMTPException) as error:
-                message.last_error = str(error)[:2000]
-            else:
-                message.sent_at = clock.now()
-                sent += 1
-        db.session.commit()
-        if len(messages) < batch_size:
-            return sent
+    unsent = sa.select(OutboxMessage).where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS)
+    return process_claimed(unsent, _send_batch, batch_size)
+
+
+def _send_batch(messages: list[OutboxMessage]) -> int:
+    sent = 0
+    for message in messages:
+        message.attempts += 1
+        try:
+            _deliver(message)
+        except (OSError, smtplib.SMTPException) as error:
+            message.last_error = str(error)[:2000]
+        else:
+            message.sent_at = clock.now()
+            sent += 1
+    return sent
 
 
 mail_cli = AppGroup("mail", help="Envoi des courriels en attente.")
 
 
 @mail_cli.command("send")
-@click.option("--loop", is_flag=True, help="Continuer à relever la file toutes les quelques secondes.")
-@click.option("--interval", default=2.0, show_default=True, help="Secondes entre deux relèves.")
+@worker_options
 def send_command(loop: bool, interval: float) -> None:
     """Envoie les courriels de la file d'attente."""
-    while True:
-        count = send_pending()
-        if not loop:
-            click.echo(f"{count} courriel(s) envoyé(s).")
-            return
-        time.sleep(interval)
+    count = keep_running(send_pending, loop=loop, interval=interval)
+    click.echo(f"{count} courriel(s) envoyé(s).")

@@ -78,9 +78,12 @@ def page_argument() -> int:
 
 
 def form_id(name: str) -> int | None:
-    """The id posted in a form field, or None when the value cannot be an id (too large for the
-    database, not a plain number)."""
-    value = request.form.get(name, "")
+    """The id posted in a form field, or None when the value cannot be an id."""
+    return parse_id(request.form.get(name, ""))
+
+
+def parse_id(value: str) -> int | None:
+    """`value` as an id, or None when it cannot be one (too large for the database, not a plain number)."""
     if value.isascii() and value.isdigit() and len(value) <= 10 and 0 < int(value) <= MAX_ID:
         return int(value)
     return None

@@ -18,6 +18,7 @@ from app.organizations.models import (
 )
 
 SEARCH_MAX_LENGTH = 100
+NAME_MAX_LENGTH = 200  # the column's
 # The directory spells Saint and Sainte out, people (and a few EPCI names) abbreviate them: names
 # and queries both go through normalize_name, so either spelling finds the other.
 ABBREVIATIONS = {"st": "saint", "ste": "sainte"}
@@ -88,6 +89,29 @@ def create_organization(*, kind: str, name: str, siren: str, departement_code: s
     db.session.flush()
     audit.record("organization.create", actor=by, subject=organization,
                  data={"kind": kind, "name": organization.name, "siren": siren})
+    return organization
+
+
+def organization_for_imports(name: str) -> Organization:
+    """The organization that contributions brought in from elsewhere are filed under, their authors' own
+    being unknown: the one of that name, else an association the platform adds (audited with no person
+    as actor), without SIREN: it stands for where the contributions come from, not for a legal person."""
+    name = " ".join(name.split())
+    if not name or len(name) > NAME_MAX_LENGTH:
+        raise RuleViolation(_("Le nom de l'organisation doit compter entre 1 et %(max)d caractères.",
+                              max=NAME_MAX_LENGTH))
+    found = db.session.scalars(sa.select(Organization).where(Organization.name == name).limit(2)).all()
+    if len(found) > 1:
+        raise RuleViolation(_("Plusieurs organisations s'appellent « %(name)s » : choisissez un nom qui n'en "
+                              "désigne qu'une.", name=name))
+    if found:
+        return found[0]
+    organization = Organization(kind=OrganizationKind.ASSOCIATION.value, name=name, search_name=normalize_name(name),
+                                is_verified=True)
+    db.session.add(organization)
+    db.session.flush()
+    audit.record("organization.create", actor=None, subject=organization,
+                 data={"kind": organization.kind, "name": name, "siren": None})
     return organization
 
 

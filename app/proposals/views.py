@@ -12,7 +12,7 @@ from app.consultations.models import Consultation
 from app.core import clock
 from app.core.web import attempt, form_id, safe_next_url
 from app.extensions import db
-from app.proposals import moderation, permissions, services
+from app.proposals import moderation, permissions, services, vectors
 from app.proposals.forms import (CommentEditForm, CommentForm, LinkForm, OrganizationChoiceForm, ProposalForm,
                                  ProposalSearchForm, ReportForm, WithdrawForm, id_choices)
 from app.proposals.models import Carrier, Comment, Maturity, Proposal, ProposalKind, ProposalState
@@ -171,26 +171,28 @@ def detail(proposal_id: int):
         return render_template("proposals/under_moderation.html", proposal=proposal)
     now = clock.now()
     organizations = permissions.acting_organizations(current_user)
-    similar = []
-    if proposal.state == ProposalState.DRAFT:
-        similar = services.similar_proposals(proposal.consultation, proposal.title, proposal.summary, proposal.body,
-                                             exclude_id=proposal.id)
+    # None while the worker computes the draft's vector: the page says so.
+    similar = vectors.similar_proposals(proposal) if proposal.state == ProposalState.DRAFT else []
     cosponsor_form = _offered(OrganizationChoiceForm, "organization_id", id_choices(
         [o for o in organizations if permissions.why_not_cosponsor(current_user, o, proposal, now) is None]))
-    link_form = None
-    if not proposal.is_need and proposal.is_published and permissions.is_member_of(current_user,
-                                                                                    proposal.organization_id):
-        # The needs closest in meaning are the likeliest ones this service answers.
-        link_form = _offered(LinkForm, "need_id", id_choices(
-            (need for need, _score in services.similar_proposals(
-                proposal.consultation, proposal.title, proposal.summary, proposal.body, k=15) if need.is_need),
-            "title"))
+    link_form, needs_pending = _link_form(proposal)
     return render_template("proposals/detail.html", proposal=proposal, now=now, similar=similar,
                            show_counts=not counts_hidden(proposal.consultation, current_user, now),
                            support_options=support_options(current_user, proposal.consultation, [proposal], now),
                            comments=_comments(proposal), linked=services.linked(proposal),
                            comment_choices=id_choices(organizations), cosponsor_form=cosponsor_form,
-                           link_form=link_form)
+                           link_form=link_form, needs_pending=needs_pending)
+
+
+def _link_form(proposal: Proposal) -> tuple[LinkForm | None, bool]:
+    """For the members of a published service's organization, the form that links it to one of the needs
+    closest in meaning (the likeliest it answers); and whether those are still being computed."""
+    if proposal.is_need or not proposal.is_published or not permissions.is_member_of(current_user,
+                                                                                     proposal.organization_id):
+        return None, False
+    closest = vectors.similar_proposals(proposal, k=15)
+    needs = (need for need, _score in closest or [] if need.is_need)
+    return _offered(LinkForm, "need_id", id_choices(needs, "title")), closest is None
 
 
 def _offered(form_class, field_name: str, choices: list):

@@ -5,6 +5,7 @@ import re
 import sqlalchemy as sa
 
 from app.admin.forms import SETTING_LABELS
+from app.committee.models import Issue
 from app.consultations.models import Consultation, PhaseKind
 from app.consultations.services import ConsultationInput
 from app.core import audit
@@ -135,3 +136,37 @@ def test_the_page_loads_its_subjects_together_whatever_their_number(client, admi
     many_page, many = journal_with(10)
     assert "Camille Roux a masqué la proposition « <a" in few_page and "Proposition 10-9</a> »" in many_page
     assert many == few
+
+
+def test_committee_actions_on_issues_read_as_sentences(client, admin):
+    consultation = make_consultation(PhaseKind.DELIBERATION, slug="besoins-2027")
+    space = "/consultations/besoins-2027/comite"
+    proposal = make_proposal(consultation, title="Cantine en ligne")
+    client.post_form(f"{space}/enjeux/nouveau", {"title": "Cantines", "description": "Les repas des écoles."})
+    client.post_form(f"{space}/enjeux/nouveau", {"title": "Mobilités"})
+    canteens, mobility = db.session.scalars(sa.select(Issue).order_by(Issue.id)).all()
+    client.post_form(f"{space}/enjeux/{canteens.id}/modifier", {"title": "Restauration scolaire",
+                                                                "description": "Les repas des écoles."})
+    client.post_form(f"{space}/enjeux/{mobility.id}/monter")
+    client.post_form(f"{space}/propositions", {"proposal_ids": [str(proposal.id)], "issue_id": str(canteens.id),
+                                               "action": "assign"})
+    client.post_form(f"{space}/propositions", {"proposal_ids": [str(proposal.id)], "issue_id": str(mobility.id),
+                                               "action": "assign"})
+    client.post_form(f"{space}/propositions", {"proposal_ids": [str(proposal.id)], "action": "remove"})
+    client.post_form(f"{space}/enjeux/{canteens.id}/supprimer")
+    page = text_of(client.get(JOURNAL))
+    mobility_link = f'« <a href="{space}/enjeux/{mobility.id}">Mobilités</a> »'
+    proposal_link = f'« <a href="/propositions/{proposal.id}">Cantine en ligne</a> »'
+    assert f"Camille Roux a créé le grand enjeu « n° {canteens.id} »" in page  # deleted since
+    assert "<li>Titre : Cantines</li><li>Description : Les repas des écoles.</li>" in page
+    assert f"Camille Roux a créé le grand enjeu {mobility_link}" in page
+    assert f"Camille Roux a modifié le grand enjeu « n° {canteens.id} »" in page
+    assert "<li>Titre : « Cantines » → « Restauration scolaire »</li>" in page
+    assert f"Camille Roux a déplacé le grand enjeu {mobility_link} dans l'ordre des grands enjeux" in page
+    assert "<li>Rang : 2 → 1</li>" in page
+    assert f"Camille Roux a rangé la proposition {proposal_link} dans un grand enjeu" in page
+    assert "<li>Grand enjeu : Mobilités</li><li>Grand enjeu précédent : Restauration scolaire</li>" in page
+    assert f"Camille Roux a retiré la proposition {proposal_link} de son grand enjeu" in page
+    assert f"Camille Roux a supprimé le grand enjeu « n° {canteens.id} »" in page
+    assert "<li>Titre : Restauration scolaire</li><li>Propositions laissées sans grand enjeu : 0</li>" in page
+    assert "issue." not in page and "issues:" not in page

@@ -15,6 +15,7 @@ from tests.browser import PLAYWRIGHT_MISSING, unavailable
 from tests.browser.axe import check_accessibility
 from tests.factories import (CANTEEN, PASSWORD, TRANSPORT, make_consultation, make_member, make_organization, make_user,
                              submit_proposal)
+from tests.helpers import run_jobs
 
 try:
     from playwright.sync_api import expect
@@ -77,6 +78,12 @@ def test_an_agent_drafts_previews_similar_proposals_publishes_and_a_visitor_find
     expect(page.get_by_role("status")).to_contain_text("Brouillon enregistré.")
     preview = page.locator(".fr-callout", has=page.get_by_role("heading", name="Aperçu avant publication"))
     expect(preview).to_contain_text("Ce brouillon n'est visible que des membres de Saint-Flour.")
+    expect(preview).to_contain_text("Les propositions proches de la vôtre sont en cours de recherche : rechargez la "
+                                    "page dans quelques instants pour les voir.")
+    check_accessibility(page)
+    with live_app.app_context():
+        run_jobs()  # the worker's turn
+    page.reload()
     expect(preview.get_by_role("listitem").first).to_contain_text(f"{CANTEEN['title']} — Mauriac")  # closest first
     expect(page.get_by_role("main").locator("strong", has_text="réserver")).to_be_visible()
     check_accessibility(page)

@@ -4,12 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app.committee import permissions as committee_rules
 from app.consultations.models import Consultation, Phase, PhaseKind, Theme
 from app.consultations.phases import ACTIONS_BY_STAGE, Interval, allows, has_ended, stage
 from app.extensions import db
 from app.proposals import permissions as proposal_rules
 from app.votes import permissions as support_rules
-from tests.factories import make_member, make_organization, make_proposal
+from tests.factories import make_issue, make_member, make_organization, make_proposal, seat
 
 START = datetime(2027, 1, 4, 8, tzinfo=UTC)
 GAP = timedelta(days=1)
@@ -59,7 +60,8 @@ def people():
     agent, official = (make_member(organization=commune, role=role) for role in ("agent", "elected"))
     return {"consultation": consultation, "commune": commune, "agent": agent.user, "official": official.user,
             "other": make_proposal(consultation), "draft": make_proposal(consultation, commune, state="draft"),
-            "own": make_proposal(consultation, commune)}
+            "own": make_proposal(consultation, commune), "member": seat(consultation).user,
+            "issue": make_issue(consultation)}
 
 
 # action of the table: whether the rule lets it happen at `now` (None when allowed)
@@ -71,6 +73,8 @@ RULES = {
     "cosponsor": lambda p, now: proposal_rules.why_not_cosponsor(p["agent"], p["commune"], p["other"], now),
     "comment": lambda p, now: proposal_rules.why_not_comment(p["agent"], p["other"], now),
     "support": lambda p, now: support_rules.why_not_support(p["official"], p["commune"], p["other"], now),
+    "organize_issues": lambda p, now: committee_rules.why_not_organize_issues(p["member"], p["consultation"], now),
+    "see_results": lambda p, now: None if committee_rules.can_see_issue(p["agent"], p["issue"], now) else "",
 }
 
 

@@ -79,3 +79,20 @@ def test_smtp_backend_sends_through_the_server(app, monkeypatch):
     assert mail.send_pending() == 1
     assert sent == [("localhost", 25), "destinataire@example.org"]
     assert db.session.get(OutboxMessage, message.id).sent_at is not None
+
+
+def test_the_verify_command_checks_the_whole_chain_and_names_the_first_broken_entry(app):
+    admin = make_user(is_admin=True)
+    entries = [audit.record("test.step", actor=admin, subject=f"thing:{n}") for n in range(3)]
+    db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and result.output == "Chaîne d'empreintes intacte : 3 entrées vérifiées.\n"
+    db.session.execute(sa.update(AuditEntry).where(AuditEntry.id == entries[1].id).values(subject="thing:9"))
+    db.session.execute(sa.delete(AuditEntry).where(AuditEntry.id == entries[2].id))
+    db.session.expire_all()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert result.output == (f"Chaîne d'empreintes rompue à l'entrée n° {entries[1].id} (test.step, "
+                             f"{entries[1].at.isoformat()}) : cette entrée ou celle qui la précédait a été modifiée ou "
+                             "supprimée.\n")

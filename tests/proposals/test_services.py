@@ -15,14 +15,16 @@ from flask_login import AnonymousUserMixin
 from app.consultations.models import PhaseKind
 from app.core import audit
 from app.core.errors import RuleViolation
+from app.core.jobs import Job
 from app.core.markdown import ALLOWED_TAGS
 from app.extensions import db
 from app.organizations.models import MembershipStatus
-from app.proposals import moderation, services
+from app.proposals import moderation, services, vectors
 from app.proposals.models import (Comment, NeedServiceLink, Proposal, ProposalCosponsor, ProposalVector, Report,
                                   ProposalState)
 from tests.factories import (CANTEEN, CYBER, NEW_CANTEEN_DRAFT, TRANSPORT, make_consultation, make_member,
                              make_organization, make_user, proposal_input, submit_proposal)
+from tests.helpers import run_jobs
 
 SECOND = timedelta(seconds=1)
 
@@ -50,6 +52,10 @@ def during(consultation, kind):
 def count(model) -> int:
     db.session.flush()
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def pending_jobs() -> list[dict]:
+    return db.session.scalars(sa.select(Job.payload).where(Job.done_at.is_(None)).order_by(Job.id)).all()
 
 
 def refused(message: str):
@@ -326,18 +332,52 @@ def test_saving_without_any_change_adds_no_version(consultation, member):
     assert [v.changed_fields for v in proposal.versions[1:]] == [["territory_tags"]]
 
 
-def test_editing_a_published_proposal_refreshes_its_similarity_vector(consultation, member):
+def test_editing_a_published_proposal_queues_its_new_vector_which_the_worker_computes(consultation, member):
     proposal = submit_proposal(consultation, member, title="Inscription en ligne à la cantine scolaire",
                                body="Un portail pour inscrire les enfants au restaurant scolaire et payer les repas.")
+    canteen_draft = publish_text(consultation, NEW_CANTEEN_DRAFT, publish=False)
+    run_jobs()
     assert db.session.get(ProposalVector, proposal.id).version_number == 1
+    assert [p for p, _score in vectors.similar_proposals(canteen_draft)] == [proposal]
+
     services.update_proposal(proposal, proposal_input(
         consultation, title="Navette à la demande pour les villages",
         body="Un minibus réservable par téléphone pour conduire les personnes âgées au marché et chez le médecin."),
         by=member.user)
+    db.session.commit()
+    assert pending_jobs() == [{"proposal_id": proposal.id}]
+    assert db.session.get(ProposalVector, proposal.id).version_number == 1  # nothing embedded yet
+    assert vectors.similar_proposals(proposal) is None
+
+    assert run_jobs() == 1
+    db.session.expire_all()
     assert db.session.get(ProposalVector, proposal.id).version_number == 2
-    found = services.similar_proposals(consultation, "Transport à la demande en zone rurale",
-                                       "Un bus qui passe prendre les aînés sans voiture.", "")
-    assert [p for p, _score in found] == [proposal]
+    transport_draft = publish_text(consultation, {"title": "Transport à la demande en zone rurale",
+                                                  "summary": "Un bus qui passe prendre les aînés sans voiture.",
+                                                  "body": "Un bus qui passe prendre les aînés sans voiture."},
+                                   publish=False)
+    run_jobs()
+    assert [p for p, _score in vectors.similar_proposals(transport_draft)] == [proposal]
+    assert vectors.similar_proposals(canteen_draft) == []  # the lists it left were renewed too
+
+
+def test_saving_without_change_queues_nothing_and_publishing_reuses_the_drafts_vector(consultation, member):
+    data = proposal_input(consultation, **CANTEEN)
+    draft = services.create_draft(consultation, member.organization, data, by=member.user)
+    db.session.commit()
+    assert pending_jobs() == [{"proposal_id": draft.id}]
+    run_jobs()
+    stored = db.session.get(ProposalVector, draft.id).vector
+
+    services.update_proposal(draft, data, by=member.user)
+    assert pending_jobs() == []
+    services.publish_proposal(draft, by=member.user)
+    db.session.commit()
+    assert pending_jobs() == [{"proposal_id": draft.id}]
+    assert run_jobs() == 1 and pending_jobs() == []
+    db.session.expire_all()
+    assert (db.session.get(ProposalVector, draft.id).version_number, db.session.get(ProposalVector, draft.id).vector
+            ) == (1, stored)
 
 
 # --- Markdown sanitization ------------------------------------------------------------------------
@@ -503,25 +543,42 @@ def test_similar_proposals_put_the_one_on_the_same_topic_first(consultation):
     canteen = publish_text(consultation, CANTEEN)
     publish_text(consultation, TRANSPORT)
     publish_text(consultation, CYBER)
-    found = services.similar_proposals(consultation, *NEW_CANTEEN_DRAFT.values())
+    draft = publish_text(consultation, NEW_CANTEEN_DRAFT, publish=False)
+    flowers = publish_text(consultation, {"title": "Fleurir les ronds-points de la commune",
+                                          "summary": "Planter des vivaces et des arbustes peu gourmands en eau.",
+                                          "body": "Aux entrées de ville."}, publish=False)
+    assert vectors.similar_proposals(draft) is None  # until the worker has run
+    run_jobs()
+    found = vectors.similar_proposals(draft)
     assert found and found[0][0] == canteen
     scores = [score for _proposal, score in found]
     assert scores == sorted(scores, reverse=True) and scores[0] > 0.4
-    assert services.similar_proposals(
-        consultation, "Fleurir les ronds-points de la commune",
-        "Planter des vivaces et des arbustes peu gourmands en eau.", "Aux entrées de ville.") == []
+    assert vectors.similar_proposals(flowers) == []
 
 
 def test_similar_proposals_leave_out_drafts_withdrawn_hidden_other_consultations_and_itself(consultation, member):
     canteen = publish_text(consultation, CANTEEN)
     publish_text(consultation, CANTEEN, publish=False)
     withdrawn = publish_text(consultation, CANTEEN, member=member)
-    services.withdraw_proposal(withdrawn, "Doublon.", by=member.user)
     hidden = publish_text(consultation, CANTEEN)
-    moderation.hide(hidden, by=make_user(is_admin=True))
     publish_text(make_consultation(PhaseKind.COLLECT), CANTEEN)
-    assert [p for p, _score in services.similar_proposals(consultation, *NEW_CANTEEN_DRAFT.values())] == [canteen]
-    assert services.similar_proposals(consultation, *CANTEEN.values(), exclude_id=canteen.id) == []
+    draft = publish_text(consultation, NEW_CANTEEN_DRAFT, publish=False)
+    run_jobs()
+    # Withdrawn and hidden after their neighbours were computed: readers leave them out.
+    services.withdraw_proposal(withdrawn, "Doublon.", by=member.user)
+    moderation.hide(hidden, by=make_user(is_admin=True))
+    assert [p for p, _score in vectors.similar_proposals(draft)] == [canteen]
+    assert vectors.similar_proposals(canteen) == []
+
+
+def test_a_draft_sees_the_proposals_published_after_its_vector_was_computed(consultation):
+    draft = publish_text(consultation, NEW_CANTEEN_DRAFT, publish=False)
+    publish_text(consultation, CYBER)
+    run_jobs()
+    assert vectors.similar_proposals(draft) == []
+    canteen = publish_text(consultation, CANTEEN)
+    run_jobs()
+    assert [p for p, _score in vectors.similar_proposals(draft)] == [canteen]
 
 
 # --- Comments -------------------------------------------------------------------------------------

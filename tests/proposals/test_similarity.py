@@ -68,11 +68,6 @@ QUERIES = {
 UNRELATED = ("Fleurir les ronds-points de la commune",
              "Planter des vivaces et des arbustes peu gourmands en eau sur les ronds-points et aux "
              "entrées de ville.")
-NEAR_COPY_OF_FIRST = (
-    "Inscription à la cantine scolaire en ligne",
-    "Les familles remplissent toujours un formulaire papier chaque trimestre pour inscrire leurs enfants "
-    "au restaurant scolaire. Un portail web permettrait d'inscrire les enfants, de signaler les absences "
-    "et de payer les repas.")
 
 
 def text(title: str, body: str = "") -> str:
@@ -137,26 +132,23 @@ def test_vectors_round_trip_through_bytes(vectors):
     assert similarity.most_similar(query, stored) == similarity.most_similar(query, vectors)
 
 
-def test_likely_duplicates_pairs_a_near_copy_and_not_proposals_merely_on_the_same_topic(vectors):
-    assert similarity.likely_duplicates(vectors) == []
-    near_copy = embed_one(*NEAR_COPY_OF_FIRST)
-    pairs = similarity.likely_duplicates(np.vstack([vectors, near_copy]))
-    assert [(i, j) for i, j, _ in pairs] == [(0, len(PROPOSALS))]
-    assert pairs[0][2] > 0.9
+def test_nearest_gives_each_row_its_closest_other_rows_by_blocks(vectors):
+    rows = list(range(len(vectors)))
+    one_by_one = [[(other, score) for other, score in similarity.most_similar(vectors[row], vectors, k=4)
+                   if other != row][:3] for row in rows]
+    found = similarity.nearest(vectors, rows, 3, block=5)
+    assert [[other for other, _ in neighbours] for neighbours in found] == [
+        [other for other, _ in neighbours] for neighbours in one_by_one]
+    assert np.allclose([score for neighbours in found for _, score in neighbours],
+                       [score for neighbours in one_by_one for _, score in neighbours], atol=1e-5)
+    assert similarity.nearest(vectors, [0], 3, min_score=1.0) == [[]]  # nothing but itself scores 1
 
 
-def test_cluster_finds_the_four_topics_with_their_key_terms(vectors):
-    texts = [text(title, body) for _, title, body in PROPOSALS]
-    clusters = similarity.cluster(vectors, texts, 4)
-    by_topic = {}
-    for found in clusters:
-        assert len({PROPOSALS[row][0] for row in found.members}) == 1
-        by_topic[PROPOSALS[found.members[0]][0]] = found
-    assert sorted(row for found in clusters for row in found.members) == list(range(len(PROPOSALS)))
-    assert "cantine" in by_topic["cantine"].key_terms
-    assert "transport" in by_topic["transport"].key_terms
-    assert "informatique" in by_topic["cyber"].key_terms
-    assert "civil" in by_topic["etat-civil"].key_terms
+def test_reaching_names_the_rows_whose_floor_one_of_the_given_rows_reaches(vectors):
+    floors = np.full(len(vectors), 0.5, dtype=np.float32)
+    expected = (vectors @ vectors[[0, 7]].T >= 0.5).any(axis=1)
+    assert np.array_equal(similarity.reaching(vectors, floors, [0, 7], block=1), expected)
+    assert expected[0] and expected[7] and not expected.all()
 
 
 def test_key_term_words_leave_out_stop_words_and_stems_merge_plural_and_feminine():

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from app.accounts.models import User
 from app.consultations.models import PhaseKind, Theme
+from app.core.jobs import Job
 from app.extensions import db
 from app.organizations.models import MembershipStatus
 from app.proposals import moderation, services
@@ -14,7 +15,12 @@ from app.proposals.models import (Comment, NeedServiceLink, Proposal, ProposalCo
                                   ProposalTerritoryTag, ProposalVector, ProposalVersion, Report)
 from tests.factories import (CANTEEN, CYBER, make_comment, make_consultation, make_member, make_organization,
                              make_proposal, make_user, proposal_input, submit_proposal)
-from tests.helpers import counted_statements, text_of
+from tests.helpers import counted_statements, run_jobs, text_of
+
+PREVIEW_PENDING = ("Les propositions proches de la vôtre sont en cours de recherche : rechargez la page dans "
+                   "quelques instants pour les voir.")
+NEEDS_PENDING = ("Les besoins proches de ce service sont en cours de recherche : rechargez la page dans quelques "
+                 "instants pour en relier un.")
 
 
 @pytest.fixture
@@ -97,7 +103,14 @@ def test_an_agent_drafts_sees_similar_proposals_in_the_preview_then_publishes(cl
     assert "Brouillon enregistré. Relisez-le, vérifiez les propositions proches, puis publiez-le." in preview
     assert "Aperçu avant publication" in preview
     assert "Ce brouillon n'est visible que des membres de Saint-Flour." in preview
-    assert "Des propositions proches existent déjà" in preview
+    # The requests embedded nothing: the draft's vector waits for the worker, and the page says so.
+    assert db.session.get(ProposalVector, draft.id) is None
+    assert {"proposal_id": draft.id} in db.session.scalars(sa.select(Job.payload).where(Job.done_at.is_(None)))
+    assert PREVIEW_PENDING in preview and "Des propositions proches existent déjà" not in preview
+
+    run_jobs()
+    preview = text_of(client.get(f"/propositions/{draft.id}"))
+    assert PREVIEW_PENDING not in preview and "Des propositions proches existent déjà" in preview
     similar_block = preview.split("Des propositions proches existent déjà")[1].split("</ul>")[0]
     assert canteen.title in similar_block and "Mauriac" in similar_block
     assert CYBER["title"] not in similar_block
@@ -337,7 +350,11 @@ def test_a_service_is_linked_to_a_need_and_both_pages_show_it(client, consultati
     draft_need = submit_proposal(consultation, publish=False, title="Un besoin encore en brouillon")
     client.sign_in_as(agent.user)
     page = text_of(client.get(f"/propositions/{service.id}"))
+    assert NEEDS_PENDING in page and f'<option value="{need.id}">' not in page
+    run_jobs()
+    page = text_of(client.get(f"/propositions/{service.id}"))
     assert "Besoin auquel ce service répond" in page and f'<option value="{need.id}">{need.title}</option>' in page
+    assert NEEDS_PENDING not in page
     refused = text_of(client.post_form(f"/propositions/{service.id}/relier", {"need_id": str(draft_need.id)},
                                        follow_redirects=True))
     assert "Choisissez un besoin publié de la consultation." in refused
@@ -713,6 +730,7 @@ def test_the_draft_preview_costs_the_same_number_of_queries_for_1_or_5_similar_p
             submit_proposal(consultation, **CANTEEN)  # each from an organization of its own
         drafts.append(submit_proposal(consultation, agent, publish=False, title="Réservation des repas de la cantine",
                                       body="Réserver les repas de la cantine scolaire en ligne."))
+    run_jobs()
     client.sign_in_as(agent.user)
     client.get("/")
     page = text_of(client.get(f"/propositions/{drafts[1].id}"))

@@ -1,0 +1,1 @@
+"""Open data: Decidim imports (and, later, exports in Decidim's layout)."""

@@ -11,7 +11,12 @@ from app.accounts import sessions as account_sessions
 from app.accounts.views import bp as accounts_bp
 from app.admin.views import bp as admin_bp
 from app.api.views import bp as api_bp
+from app.committee import suggestions
 from app.committee.cli import committee_cli
+from app.committee.evaluation_views import bp as evaluation_bp
+from app.committee.link_views import bp as links_bp
+from app.committee.merge_views import bp as merging_bp
+from app.committee.suggestion_views import bp as suggestions_bp
 from app.committee.views import bp as committee_bp
 from app.consultations.views import bp as consultations_bp
 from app.core import jobs, security, web
@@ -55,10 +60,11 @@ def create_app(config: str | object | None = None, **overrides) -> Flask:
     account_sessions.init_app(app)
     web.init_app(app)
     security.init_app(app)
-    jobs.init_app(app, {vectors.KIND: vectors.compute_vectors})
+    jobs.init_app(app, {vectors.KIND: vectors.compute_vectors, suggestions.KIND: suggestions.compute_suggestions})
     app.url_map.converters["int"] = IdConverter  # before any route is added
     for blueprint in (accounts_bp, organizations_bp, consultations_bp, proposals_bp, votes_bp, admin_bp,
-                      api_bp, legal_bp, committee_bp):
+                      api_bp, legal_bp, committee_bp, suggestions_bp, evaluation_bp,
+                      links_bp, merging_bp):
         app.register_blueprint(blueprint)
     for group in (mail_cli, jobs_cli, directory_cli, demo_cli, audit_cli, decidim_cli, committee_cli):
         app.cli.add_command(group)

@@ -15,14 +15,16 @@ from flask.cli import AppGroup
 
 from app.accounts.models import User
 from app.accounts.services import hasher
-from app.committee.models import CommitteeSeat
+from app.committee import evaluation, links, merging, services as committee, suggestions
+from app.committee.models import CommitteeSeat, Issue
 from app.consultations.models import Consultation, Phase, PhaseKind, Theme
 from app.consultations.phases import calendar_around
-from app.core import clock
+from app.core import clock, jobs
 from app.extensions import db
 from app.organizations.models import Membership, MembershipStatus, Organization, OrganizationKind
 from app.organizations.services import normalize_name
 from app.proposals.models import Proposal, ProposalState
+from app.proposals.similarity import DUPLICATE_THRESHOLD
 from app.proposals.moderation import add_comment
 from app.proposals.services import Provenance, ProposalInput, import_proposal
 from app.votes.models import Support
@@ -162,6 +164,7 @@ def load_demo(phase: PhaseKind = PhaseKind.SUPPORT, now: datetime | None = None,
                              for email, affiliation, is_chair in COMMITTEE],
         )
         db.session.add(consultation)
+        evaluation.add_default_criteria(consultation)
         reschedule = True
     if reschedule:
         _reschedule(consultation, calendar_around(phase, now))
@@ -174,6 +177,10 @@ def load_demo(phase: PhaseKind = PhaseKind.SUPPORT, now: datetime | None = None,
         _load_proposals(consultation, authors, now)
         db.session.flush()
         _discuss_and_support(consultation, authors, now)
+    deliberation = consultation.phase(PhaseKind.DELIBERATION)
+    if now >= deliberation.starts_at and not db.session.scalar(sa.select(Issue.id).filter_by(
+            consultation_id=consultation.id).limit(1)):
+        _deliberate(consultation, users, deliberation.starts_at, min(now, deliberation.ends_at))
     return consultation
 
 
@@ -258,6 +265,71 @@ def _load_proposals(consultation: Consultation, authors: dict[int, User], now: d
                                 withdrawal_reason=entry.get("withdrawal_reason"))
         # Each one's text vector is queued with its first version: `make run` starts the worker.
         import_proposal(consultation, organization, data, provenance, author=_author_for(organization, authors, admin))
+
+
+# The committee at work (titles of demo proposals, by their start).
+DEMO_ISSUES = {
+    "Cybersécurité des petites communes": ["Sauvegardes : nous ne savons pas", "Aucun plan si nos postes",
+                                           "Centre régional de réponse", "Diagnostic cyber express",
+                                           "Élus et mairie sur des messageries", "Technicien informatique itinérant"],
+    "Signalements et relation aux habitants": ["Centraliser les signalements", "Les habitants ne savent jamais",
+                                               "Plateforme libre de signalement"],
+    "Publication des actes et transparence": ["Publication électronique des actes", "Publier nos délibérations",
+                                              "Registre en ligne des actes", "Tableaux de bord budgétaires"],
+}
+DEMO_MERGE = (["Publication électronique des actes", "Publier nos délibérations"],
+              "Publier les actes et délibérations en ligne dans les petites communes")
+DEMO_LINKS = [("Aucun plan si nos postes", "Centre régional de réponse"),
+              ("Centraliser les signalements", "Plateforme libre de signalement"),
+              ("Inscriptions scolaires", "Portail famille")]
+DEMO_SCORED = {"Centre régional de réponse": (4, 3, 4, 3, 4), "Diagnostic cyber express": (3, 4, 5, 4, 5),
+               "Plateforme libre de signalement": (5, 4, 4, 5, 3)}
+DEMO_TO_EVALUATE = ["Transport à la demande", "Portail famille", "Demande d'aide à l'autonomie"]
+DEMO_CONFLICT = ("Moissonnage automatique", "La direction que je représente opère la plateforme qui reçoit ces "
+                                            "données.")
+DEMO_NOTES = [("presidence.comite@example.org", "Coût annuel à préciser : le budget demandé couvre-t-il "
+                                                "l'astreinte du week-end ?"),
+              ("membre.comite@example.org", "D'après le porteur, oui : deux agents d'astreinte mutualisés avec "
+                                            "le SDIS.")]
+
+
+def _deliberate(consultation: Consultation, users: dict[str, User], start: datetime, end: datetime) -> None:
+    """The committee's first weeks: three issues, two duplicates merged, needs linked to the services that
+    answer them, scores from both members, proposals given to one of them, a note and its reply, and the
+    machine's suggested issues waiting for review."""
+    chair, member = users["presidence.comite@example.org"], users["membre.comite@example.org"]
+    moment = start + (end - start) / 3
+
+    def proposal(title_start: str) -> Proposal:
+        return db.session.scalar(sa.select(Proposal).where(
+            Proposal.consultation_id == consultation.id, Proposal.title.startswith(title_start),
+            Proposal.merged_into_id.is_(None)))
+
+    for title, starts in DEMO_ISSUES.items():
+        issue = committee.create_issue(consultation, title=title, by=chair, now=moment)
+        committee.assign_proposals(issue, [proposal(each).id for each in starts], by=chair, now=moment)
+    originals, title = DEMO_MERGE
+    merging.merge_proposals(consultation, [proposal(each).id for each in originals], title=title, by=member,
+                            now=moment)
+    for need, service in DEMO_LINKS:
+        links.confirm_link(proposal(need), proposal(service), by=chair, now=moment)
+    criteria = evaluation.criteria_of(consultation)
+    for title_start, values in DEMO_SCORED.items():
+        for offset, evaluator in enumerate((chair, member)):
+            scores = {criterion.id: (max(0, value - offset), "") for criterion, value in zip(criteria, values)}
+            evaluation.score_proposal(proposal(title_start), scores, by=evaluator, now=moment)
+    evaluation.assign_evaluator(consultation, [proposal(each).id for each in DEMO_TO_EVALUATE], member, by=chair,
+                                now=moment)
+    conflicted, reason = DEMO_CONFLICT
+    evaluation.declare_conflict(proposal(conflicted), reason, by=member, now=moment)
+    first = None
+    for email, body in DEMO_NOTES:
+        note = evaluation.add_note(proposal("Centre régional de réponse"), body, parent_id=first, by=users[email],
+                                   now=moment)
+        first = first or note.id
+    suggestions.request_suggestion(consultation, n_clusters=None, threshold=DUPLICATE_THRESHOLD, by=chair,
+                                   now=moment)
+    jobs.run_pending()  # every proposal's text vector, then the suggestion: ready for the committee to review
 
 
 demo_cli = AppGroup("demo", help="Consultation de démonstration.")

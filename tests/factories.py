@@ -5,7 +5,8 @@ from itertools import count
 
 from app.accounts.models import User
 from app.accounts.services import hasher
-from app.committee.models import CommitteeSeat, Issue
+from app.committee.evaluation import add_default_criteria
+from app.committee.models import ClusterSuggestion, CommitteeSeat, Issue
 from app.consultations.models import Consultation, Phase, PhaseKind, Theme
 from app.core import clock
 from app.core.markdown import render_markdown
@@ -64,6 +65,7 @@ def make_consultation(phase: str | PhaseKind = PhaseKind.SUPPORT, *, now: dateti
                                 **settings)
     consultation.phases = [Phase(kind=kind.value, starts_at=start, ends_at=end)
                            for kind, (start, end) in calendar_around(PhaseKind(phase), now or clock.now()).items()]
+    add_default_criteria(consultation)  # as every way of creating a consultation does
     return _save(consultation)
 
 
@@ -114,6 +116,24 @@ def make_issue(consultation: Consultation, title: str | None = None, *, proposal
         proposal.issue_id = issue.id
     db.session.commit()
     return issue
+
+
+def make_suggestion(consultation: Consultation, clusters=(), *, duplicates=(), threshold: float = 0.7,
+                    by: User | None = None) -> ClusterSuggestion:
+    """A computed draft of suggested issues whose clusters hold `clusters` (lists of proposals), named
+    "Groupe 1", "Groupe 2"…, with `duplicates` ((proposal, proposal, score)), written straight to the database."""
+    content = {
+        "inputs": {"clusters": len(clusters), "k": len(clusters), "threshold": threshold, "silhouette": None,
+                   "proposals": sum(map(len, clusters)), "missing": 0},
+        "clusters": [{"number": number, "name": f"Groupe {number}", "proposal_ids": sorted(p.id for p in members),
+                      "key_terms": ["cantine"], "central": [[members[0].id, 0.9]] if members else [],
+                      "scores": {str(p.id): 0.9 for p in members}, "merged": [], "issue_id": None}
+                     for number, members in enumerate(map(list, clusters), start=1)],
+        "dropped": [],
+        "duplicates": [{"proposal_ids": [a.id, b.id], "score": score} for a, b, score in duplicates],
+        "duplicates_total": len(duplicates)}
+    return _save(ClusterSuggestion(consultation=consultation, requested_by=by or make_user(), n_clusters=len(clusters),
+                                   duplicate_threshold=threshold, computed_at=clock.now(), content=content))
 
 
 def proposal_input(consultation: Consultation, kind: str = "need", **changes) -> services.ProposalInput:

@@ -9,11 +9,13 @@ from app.accounts.models import User
 from app.consultations.models import PhaseKind
 from app.consultations.phases import current_phase
 from app.consultations.phases import calendar_around
-from app.demo import load_demo
+from app.committee.models import EvaluationAssignment, Issue, Score
+from app.demo import DEMO_ISSUES, DEMO_MERGE, DEMO_TO_EVALUATE, load_demo
 from app.extensions import db
 from app.organizations.models import Membership
 from app.proposals.models import Comment, Proposal
 from app.votes.models import Support
+from tests.helpers import text_of
 
 
 @pytest.mark.parametrize("phase", list(PhaseKind))
@@ -40,12 +42,44 @@ def test_demo_has_every_role_contributions_and_supports_and_is_idempotent():
     supports = db.session.scalar(sa.select(sa.func.count()).select_from(Support))
     assert supports > 20 and sum(p.support_count for p in published) == supports  # all reach the minimum
 
-    counts = [db.session.scalar(sa.select(sa.func.count()).select_from(model)) for model in (User, Proposal, Support)]
+    # Written by hand: a later clock may add the committee's work (a merge), never a second copy.
+    written = sa.select(sa.func.count()).select_from(Proposal).where(Proposal.merged_at.is_(None))
+    counted = (sa.select(sa.func.count()).select_from(User), written, sa.select(sa.func.count()).select_from(Support))
+    counts = [db.session.scalar(statement) for statement in counted]
     first_dates = [(phase.starts_at, phase.ends_at) for phase in consultation.phases]
     again = load_demo(PhaseKind.SUPPORT, now=datetime(2030, 1, 1, tzinfo=UTC))
     assert again.id == consultation.id
     assert [(phase.starts_at, phase.ends_at) for phase in again.phases] == first_dates  # kept unless asked
-    assert [db.session.scalar(sa.select(sa.func.count()).select_from(model))
-            for model in (User, Proposal, Support)] == counts
+    assert [db.session.scalar(statement) for statement in counted] == counts
     moved = load_demo(PhaseKind.RESULTS, reschedule=True)
     assert current_phase(moved).kind == "results"
+
+
+def test_in_deliberation_the_demo_committee_has_work_done_and_work_waiting(client):
+    consultation = load_demo(PhaseKind.DELIBERATION)
+    db.session.commit()
+    slug = consultation.slug
+    issues = db.session.scalars(sa.select(Issue.title).order_by(Issue.position)).all()
+    assert issues == list(DEMO_ISSUES)
+    merged = db.session.scalar(sa.select(Proposal).where(Proposal.merged_at.is_not(None)))
+    assert merged.title == DEMO_MERGE[1]
+    assert db.session.scalar(sa.select(sa.func.count()).where(Proposal.merged_into_id == merged.id)) == 2
+    assert db.session.scalar(sa.select(sa.func.count(sa.distinct(Score.member_id)))) == 2
+    member = db.session.scalar(sa.select(User).filter_by(email="membre.comite@example.org"))
+    waiting = db.session.scalars(sa.select(Proposal.title).join(EvaluationAssignment).where(
+        EvaluationAssignment.evaluator_id == member.id,
+        ~sa.exists().where(Score.proposal_id == Proposal.id, Score.member_id == member.id))).all()
+    assert len(waiting) == len(DEMO_TO_EVALUATE)
+
+    client.sign_in_as(member)
+    home = text_of(client.get(f"/consultations/{slug}/comite"))
+    assert all(title in home for title in issues)
+    assert "3 propositions vous sont attribuées et attendent vos notes." in home
+    suggestion = text_of(client.get(f"/consultations/{slug}/comite/suggestion"))
+    assert "Groupes proposés" in suggestion and "Calcul en cours" not in suggestion
+    grid = text_of(client.get(f"/consultations/{slug}/comite/evaluation?mine=y"))
+    assert all(title in grid for title in waiting)
+
+    load_demo(PhaseKind.DELIBERATION)  # again: nothing done twice
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Issue)) == len(DEMO_ISSUES)
+    assert db.session.scalar(sa.select(sa.func.count()).where(Proposal.merged_at.is_not(None))) == 1

@@ -12,7 +12,7 @@ import pytest
 from app.consultations.models import PhaseKind
 from app.organizations.models import MembershipStatus
 from tests.factories import (make_comment, make_consultation, make_issue, make_member, make_organization,
-                             make_proposal, make_user, seat)
+                             make_proposal, make_suggestion, make_user, seat)
 
 ROLES = ("visitor", "user", "agent", "elected", "committee", "chair", "admin")
 
@@ -33,8 +33,24 @@ class World:
     def committee_seat(self):
         return seat(self.consultation)
 
+    def suggestion_path(self, action: str = "") -> str:
+        """A page of the consultation's suggested issues, which has one cluster holding the proposal."""
+        make_suggestion(self.consultation, [[self.proposal]])
+        return f"/consultations/{self.consultation.slug}/comite/suggestion{action}"
+
+    def evaluation_path(self, action: str = "") -> str:
+        return f"/consultations/{self.consultation.slug}/comite/evaluation{action}"
+
     def issue_path(self, action: str = "") -> str:
         return f"/consultations/{self.consultation.slug}/comite/enjeux/{make_issue(self.consultation).id}{action}"
+
+    def merge_path(self, action: str = "") -> str:
+        """A page of a merge made (in deliberation, before this support phase was set up) of two proposals."""
+        merged = make_proposal(self.consultation, self.organization, merged_at=self.proposal.published_at,
+                               merged_by=self.users["committee"])
+        for _original in range(2):
+            make_proposal(self.consultation, merged_into_id=merged.id)
+        return f"/consultations/{self.consultation.slug}/comite/fusions/{merged.id}{action}"
 
 
 @pytest.fixture
@@ -152,6 +168,45 @@ ROUTES = {
     "committee.edit_issue": ("GET", lambda w: w.issue_path("/modifier"), only(302, *COMMITTEE)),
     "committee.delete_issue": ("GET", lambda w: w.issue_path("/supprimer"), only(302, *COMMITTEE)),
     "committee.move_issue": ("POST", lambda w: w.issue_path("/monter"), only(302, *COMMITTEE)),
+    "merging.index": ("GET", lambda w: f"/consultations/{w.consultation.slug}/comite/fusions", only(200, *COMMITTEE)),
+    "merging.detail": ("GET", lambda w: w.merge_path(), only(200, *COMMITTEE)),
+    "merging.select": ("POST", lambda w: f"/consultations/{w.consultation.slug}/comite/fusions/selection",
+                       only(302, *COMMITTEE)),
+    # Merges are made and undone during deliberation: in the support phase, told why and sent back.
+    "merging.new": ("GET", lambda w: f"/consultations/{w.consultation.slug}/comite/fusions/nouvelle"
+                                     f"?proposal={w.proposal.id}&proposal={make_proposal(w.consultation).id}",
+                    only(302, *COMMITTEE)),
+    "merging.unmerge": ("GET", lambda w: w.merge_path("/defaire"), only(302, *COMMITTEE)),
+    "evaluation.grid": ("GET", lambda w: w.evaluation_path(), only(200, *COMMITTEE)),
+    "evaluation.proposal": ("GET", lambda w: w.evaluation_path(f"/propositions/{w.proposal.id}"),
+                            only(200, *COMMITTEE)),
+    "evaluation.criteria": ("GET", lambda w: w.evaluation_path("/criteres"), only(200, *COMMITTEE)),
+    # Notes are written during deliberation and selection: in the support phase, told why and sent back.
+    "evaluation.note": ("POST", lambda w: w.evaluation_path(f"/propositions/{w.proposal.id}/notes"),
+                        only(302, *COMMITTEE)),
+    # A member's own seat: admins see the committee's space but have no seat unless given one.
+    "evaluation.seat": ("GET", lambda w: w.evaluation_path("/mon-siege"), only(200, "committee", "chair")),
+    "evaluation.withdraw_conflict": ("POST",
+                                     lambda w: w.evaluation_path(f"/mon-siege/conflits/{w.proposal.id}/retirer"),
+                                     only(302, "committee", "chair")),
+    "suggestions.show": ("GET", lambda w: w.suggestion_path(), only(200, *COMMITTEE)),
+    "suggestions.cluster": ("GET", lambda w: w.suggestion_path("/groupes/1"), only(200, *COMMITTEE)),
+    "suggestions.duplicates": ("GET", lambda w: w.suggestion_path("/doublons"), only(200, *COMMITTEE)),
+    # Suggestions are asked for and reworked during deliberation: in the support phase, told why and sent back.
+    "suggestions.ask": ("POST", lambda w: w.suggestion_path(), only(302, *COMMITTEE)),
+    "suggestions.accept": ("POST", lambda w: w.suggestion_path("/accepter"), only(302, *COMMITTEE)),
+    "suggestions.rename": ("POST", lambda w: w.suggestion_path("/groupes/1/nom"), only(302, *COMMITTEE)),
+    "suggestions.sort": ("POST", lambda w: w.suggestion_path("/groupes/1/propositions"), only(302, *COMMITTEE)),
+    "suggestions.merge": ("POST", lambda w: w.suggestion_path("/groupes/1/fusion"), only(302, *COMMITTEE)),
+    "links.needs": ("GET", lambda w: f"/consultations/{w.consultation.slug}/comite/besoins-services",
+                    only(200, *COMMITTEE)),
+    "links.services": ("GET", lambda w: f"/consultations/{w.consultation.slug}/comite/besoins-services/services",
+                       only(200, *COMMITTEE)),
+    # Links are confirmed during deliberation and selection: in the support phase, told why and sent back.
+    "links.confirm": ("POST", lambda w: f"/consultations/{w.consultation.slug}/comite/besoins-services/confirmer",
+                      only(302, *COMMITTEE)),
+    "links.remove": ("POST", lambda w: f"/consultations/{w.consultation.slug}/comite/besoins-services/retirer",
+                     only(302, *COMMITTEE)),
 }
 
 

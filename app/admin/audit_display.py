@@ -14,12 +14,12 @@ from textwrap import shorten
 
 import sqlalchemy as sa
 from flask import current_app, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import format_percent, gettext as _, lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User
-from app.committee.models import Issue
+from app.committee.models import ClusterSuggestion, Issue
 from app.admin.forms import SETTING_LABELS
 from app.consultations.models import Consultation, PhaseKind
 from app.core.audit import AuditEntry
@@ -46,6 +46,19 @@ SENTENCES = {
     "issue.delete": _l("%(actor)s a supprimé %(subject)s"),
     "issue.assign": _l("%(actor)s a rangé %(subject)s dans un grand enjeu"),
     "issue.remove": _l("%(actor)s a retiré %(subject)s de son grand enjeu"),
+    "suggestion.request": _l("%(actor)s a demandé %(subject)s"),
+    "suggestion.accept": _l("%(actor)s a accepté un groupe de %(subject)s, devenu un grand enjeu"),
+    "link.confirm": _l("%(actor)s a confirmé qu'un service répond à %(subject)s"),
+    "link.remove": _l("%(actor)s a retiré le lien entre un service et %(subject)s"),
+    "evaluation.criteria": _l("%(actor)s a modifié les critères d'évaluation de %(subject)s"),
+    "evaluation.score": _l("%(actor)s a noté %(subject)s"),
+    "evaluation.conflict_declare": _l("%(actor)s a déclaré un conflit d'intérêts avec %(subject)s"),
+    "evaluation.conflict_withdraw": _l("%(actor)s a retiré son conflit d'intérêts avec %(subject)s"),
+    "evaluation.assign": _l("%(actor)s a attribué à %(user)s l'évaluation de %(subject)s"),
+    "evaluation.unassign": _l("%(actor)s a retiré à %(user)s l'évaluation de %(subject)s"),
+    "evaluation.note": _l("%(actor)s a écrit une note privée du comité sur %(subject)s"),
+    "proposal.merge": _l("%(actor)s a fusionné des propositions en %(subject)s"),
+    "proposal.unmerge": _l("%(actor)s a défait la fusion qui avait donné %(subject)s"),
     "decidim.import": _l("%(actor)s a importé des propositions Decidim dans %(subject)s"),
 }
 UNKNOWN_ACTION = _l("%(actor)s : %(action)s, %(subject)s")
@@ -87,6 +100,10 @@ SUBJECTS = {
     "issues": SubjectKind(Issue, _l("le grand enjeu « %(name)s »"), lambda issue: issue.title,
                           lambda issue: url_for("committee.issue", slug=issue.consultation.slug, issue_id=issue.id),
                           (Issue.consultation,)),
+    "cluster_suggestions": SubjectKind(ClusterSuggestion, _l("la suggestion de grands enjeux de « %(name)s »"),
+                                       lambda draft: draft.consultation.title,
+                                       lambda draft: url_for("suggestions.show", slug=draft.consultation.slug),
+                                       (ClusterSuggestion.consultation,)),
 }
 
 
@@ -257,6 +274,64 @@ def _assignment_details(data: dict) -> list[str]:
     return [_pair(_("Grand enjeu"), data["issue"]), *previous]
 
 
+def _link_details(data: dict) -> list[str]:
+    """The service linked to the need (the entry's subject), and what became of a declared link."""
+    details = [_pair(_("Service"), data["service"])]
+    if data.get("kept_declared"):
+        details.append(_("Le lien reste déclaré par l'organisation du service, sans confirmation du comité."))
+    elif data.get("declared"):
+        details.append(_("Lien déclaré par l'organisation du service."))
+    return details
+
+
+def _criteria_details(data: dict) -> list[str]:
+    """The criteria and their weights before and after the change."""
+    def listed(criteria: list) -> str:
+        return ", ".join(_("%(name)s (poids %(weight)s)", name=criterion["name"], weight=criterion["weight"])
+                         for criterion in criteria)
+    return [_pair(_("Avant"), listed(data["before"])), _pair(_("Après"), listed(data["after"]))]
+
+
+def _score_details(data: dict) -> list[str]:
+    """Each criterion scored, or whose score was taken back."""
+    return [_pair(name, _("note retirée") if value is None else f"{value} / 5")
+            for name, value in data["values"].items()]
+
+
+def _conflict_details(data: dict) -> list[str]:
+    details = []
+    if data.get("scores_removed"):
+        details.append(_pair(_("Notes retirées"), data["scores_removed"]))
+    if data.get("unassigned"):
+        details.append(_("La proposition ne lui est plus attribuée."))
+    if data.get("declared_reason"):
+        details.append(_pair(_("Motif déclaré"), data["declared_reason"]))
+    return details
+
+
+def _merge_details(data: dict) -> list[str]:
+    """The merged proposal's title, its originals (restored, for an unmerge) and, for a merge, its carrier."""
+    origins = ", ".join(_("« %(title)s » (n° %(id)s)", title=title, id=id_)
+                        for id_, title in zip(data["origins"], data["origin_titles"]))
+    carrier = [_pair(_("Organisation porteuse"), data["organization"])] if "organization" in data else []
+    return [_pair(_("Titre"), data["title"]), _pair(_("Propositions d'origine"), origins), *carrier]
+
+
+def _suggestion_request_details(data: dict) -> list[str]:
+    clusters = data["clusters"] or _("le nombre que le calcul propose")
+    replaced = [_("Remplace la suggestion précédente")] if data.get("replaced") else []
+    return [_pair(_("Grands enjeux"), clusters), _pair(_("Seuil des doublons"), format_percent(data["threshold"])),
+            *replaced]
+
+
+def _suggestion_accept_details(data: dict) -> list[str]:
+    left = ([_pair(_("Laissées dans leur grand enjeu"), data["left_in_their_issue"])]
+            if data["left_in_their_issue"] else [])
+    return [_pair(_("Groupe"), _("n° %(number)s « %(name)s »", number=data["cluster"], name=data["name"])),
+            _pair(_("Propositions rangées"), data["proposals"]), *left,
+            *([_("Propositions déjà rangées déplacées dans ce grand enjeu")] if data.get("moved") else [])]
+
+
 DETAILS = {
     "consultation.create": _consultation_details,
     "consultation.update": _consultation_details,
@@ -272,4 +347,18 @@ DETAILS = {
     "issue.delete": _issue_details,
     "issue.assign": _assignment_details,
     "issue.remove": _assignment_details,
+    "suggestion.request": _suggestion_request_details,
+    "suggestion.accept": _suggestion_accept_details,
+    "proposal.merge": _merge_details,
+    "proposal.unmerge": _merge_details,
+    "evaluation.criteria": _criteria_details,
+    "evaluation.score": _score_details,
+    "evaluation.conflict_declare": _conflict_details,
+    "evaluation.conflict_withdraw": _conflict_details,
+    "evaluation.assign": lambda data: [],
+    "evaluation.unassign": lambda data: [],
+    # The note's text stays in the committee's space: the log says which note, not what it says.
+    "evaluation.note": lambda data: [_("En réponse à une autre note")] if data.get("reply_to") else [],
+    "link.confirm": _link_details,
+    "link.remove": _link_details,
 }

@@ -14,6 +14,8 @@ from app.proposals.forms import with_blank
 from app.proposals.models import ProposalKind
 
 WITHOUT_ISSUE = "aucun"  # the issue filter's value for proposals in none
+EVALUATED_BY_ME, NOT_EVALUATED_BY_ME = "par-moi", "pas-par-moi"  # the evaluation filter's values
+LIKELY_DUPLICATE = "probable"  # the duplicate filter's value
 
 
 class IssueForm(FlaskForm):
@@ -39,7 +41,11 @@ class CommitteeFilterForm(FlaskForm):
     kind = SelectField(_l("Type"), choices=with_blank(enum_choices(ProposalKind), _l("Besoins et services")),
                        validators=[Optional()])
     theme = SelectField(_l("Thème"), validators=[Optional()])
-    # "Évaluées par moi" and "doublons probables" come with evaluation and clustering: their fields go here.
+    evaluated = SelectField(_l("Mon évaluation"), validators=[Optional()], choices=[
+        SelectChoice("", _l("Toutes")), SelectChoice(EVALUATED_BY_ME, _l("Évaluées par moi")),
+        SelectChoice(NOT_EVALUATED_BY_ME, _l("Pas encore évaluées par moi"))])
+    likely_duplicate = SelectField(_l("Doublons"), name="doublon", validators=[Optional()], choices=[
+        SelectChoice("", _l("Toutes")), SelectChoice(LIKELY_DUPLICATE, _l("Doublons probables"))])
     page = IntegerField(_l("Page"), validators=[
         Optional(), NumberRange(min=1, max=100_000, message=_l("Le numéro de page doit être un entier positif."))])
 
@@ -49,10 +55,13 @@ class CommitteeFilterForm(FlaskForm):
         self.theme.choices = with_blank([SelectChoice(str(theme.id), theme.name) for theme in consultation.themes],
                                         _l("Tous"))
 
-    def filters(self) -> CommitteeFilters:
+    def filters(self, member_id: int | None = None) -> CommitteeFilters:
+        """The filters chosen; "evaluated by me" is about `member_id`, the signed-in person."""
         issue = self.issue.data or ""
         return CommitteeFilters(issue_id=int(issue) if issue.isdigit() else None, without_issue=issue == WITHOUT_ISSUE,
-                                kind=self.kind.data or None, theme_id=int(self.theme.data) if self.theme.data else None)
+                                kind=self.kind.data or None, theme_id=int(self.theme.data) if self.theme.data else None,
+                                evaluated={EVALUATED_BY_ME: True, NOT_EVALUATED_BY_ME: False}.get(self.evaluated.data),
+                                member_id=member_id, likely_duplicate=self.likely_duplicate.data == LIKELY_DUPLICATE)
 
 
 class AssignForm(FlaskForm):
@@ -76,3 +85,20 @@ class AssignForm(FlaskForm):
     @property
     def ids(self) -> list[int]:
         return [parse_id(value) for value in self.proposal_ids.data]
+
+
+class LinkPairForm(FlaskForm):
+    """A need and a service, posted by a "Confirmer" or "Retirer" button of the needs ↔ services page."""
+
+    need_id = StringField(validators=[InputRequired()])
+    service_id = StringField(validators=[InputRequired()])
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        return self.ids is not None
+
+    @property
+    def ids(self) -> tuple[int, int] | None:
+        need_id, service_id = parse_id(self.need_id.data or ""), parse_id(self.service_id.data or "")
+        return (need_id, service_id) if need_id and service_id else None

@@ -1,16 +1,21 @@
-"""Who sits on a consultation's committee, and what they may do with its major issues (pure predicates,
-also used by templates).
+"""Who sits on a consultation's committee, and what they may do with its major issues and in evaluation
+(predicates without side effects, also used by templates; conflicts of interest are read in one query).
 
 Each `why_not_*` returns the reason in French, or None when allowed.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from app.committee.models import CommitteeSeat, Issue
+from app.committee.models import CommitteeSeat, ConflictDeclaration, Issue
 from app.consultations.models import Consultation
 from app.consultations.phases import allows
+from app.extensions import db
+from app.organizations.models import Membership, MembershipStatus
+from app.proposals.models import Proposal, ProposalCosponsor, ProposalState
 
 
 def committee_seat(consultation: Consultation, user) -> CommitteeSeat | None:
@@ -42,6 +47,38 @@ def why_not_organize_issues(user, consultation: Consultation, now: datetime | No
     return None
 
 
+def why_not_link(user, consultation: Consultation, now: datetime | None = None) -> str | None:
+    """Committee members and admins confirm which services answer which needs, or take a link back, while
+    the stage allows it (deliberation and selection)."""
+    if not can_see_committee_space(user, consultation):
+        return _("Seuls les membres du comité et l'équipe d'administration confirment les liens entre besoins "
+                 "et services.")
+    if not allows(consultation, "link_needs", now):
+        return _("Les liens entre besoins et services se confirment pendant la délibération du comité et la "
+                 "sélection des lauréats.")
+    return None
+
+
+def why_not_cluster(user, consultation: Consultation, now: datetime | None = None) -> str | None:
+    """Committee members and admins ask for suggested issues and rework them while the committee deliberates
+    (accepting one also needs why_not_organize_issues: it creates an issue)."""
+    if not can_see_committee_space(user, consultation):
+        return _("Seuls les membres du comité et l'équipe d'administration travaillent sur les enjeux proposés.")
+    if not allows(consultation, "cluster", now):
+        return _("Les enjeux se proposent et se revoient pendant la délibération du comité.")
+    return None
+
+
+def why_not_merge(user, consultation: Consultation, now: datetime | None = None) -> str | None:
+    """Committee members (the chair among them) and admins merge proposals and undo merges while the stage
+    allows it: during deliberation, once supports can no longer move (never in the support window)."""
+    if not can_see_committee_space(user, consultation):
+        return _("Seuls les membres du comité et l'équipe d'administration fusionnent des propositions.")
+    if not allows(consultation, "merge", now):
+        return _("Les propositions se fusionnent pendant la délibération du comité, une fois les soutiens clos.")
+    return None
+
+
 def issues_are_public(consultation: Consultation, now: datetime | None = None) -> bool:
     return allows(consultation, "see_results", now)
 
@@ -50,3 +87,95 @@ def can_see_issue(user, issue: Issue, now: datetime | None = None) -> bool:
     """An issue's page is the committee's own until the results are public."""
     consultation = issue.consultation
     return can_see_committee_space(user, consultation) or issues_are_public(consultation, now)
+
+
+# Evaluation. A member's conflict of interest with a proposal: one of its organizations (carrier or
+# co-sponsor) counts them as verified member, or they declared one from their seat.
+ORGANIZATION_CONFLICT, DECLARED_CONFLICT = "organization", "declared"
+
+
+def conflicts(proposal_ids: Iterable[int], user_ids: Iterable[int]) -> dict[tuple[int, int], str]:
+    """The conflicted (user id, proposal id) pairs among these, with their kind: one query per kind, so that
+    the grid, assignments and scores read the same rule."""
+    proposal_ids, user_ids = list(set(proposal_ids)), list(set(user_ids))
+    if not proposal_ids or not user_ids:
+        return {}
+    carriers = sa.union(
+        sa.select(Proposal.id.label("proposal_id"), Proposal.organization_id.label("organization_id"))
+        .where(Proposal.id.in_(proposal_ids)),
+        sa.select(ProposalCosponsor.proposal_id, ProposalCosponsor.organization_id)
+        .where(ProposalCosponsor.proposal_id.in_(proposal_ids))).subquery()
+    found = {(user_id, proposal_id): DECLARED_CONFLICT for user_id, proposal_id in db.session.execute(
+        sa.select(CommitteeSeat.user_id, ConflictDeclaration.proposal_id).join(ConflictDeclaration.seat)
+        .where(ConflictDeclaration.proposal_id.in_(proposal_ids), CommitteeSeat.user_id.in_(user_ids)))}
+    found.update({(user_id, proposal_id): ORGANIZATION_CONFLICT for user_id, proposal_id in db.session.execute(
+        sa.select(Membership.user_id, carriers.c.proposal_id).distinct()
+        .join(carriers, carriers.c.organization_id == Membership.organization_id)
+        .where(Membership.user_id.in_(user_ids), Membership.status == MembershipStatus.VERIFIED))})
+    return found
+
+
+def conflict_of(user, proposal: Proposal) -> str | None:
+    """The kind of `user`'s conflict of interest with `proposal`, or None."""
+    return conflicts([proposal.id], [user.id]).get((user.id, proposal.id))
+
+
+def is_evaluable(proposal: Proposal, consultation: Consultation) -> bool:
+    """The committee evaluates the consultation's published proposals, visible, not merged into another."""
+    return (proposal.consultation_id == consultation.id and proposal.state == ProposalState.PUBLISHED
+            and proposal.hidden_at is None and proposal.merged_into_id is None)
+
+
+def why_not_evaluation_work(user, consultation: Consultation, now: datetime | None = None) -> str | None:
+    """Committee members and admins assign proposals to evaluators and write notes while the stage allows
+    evaluation (deliberation and selection)."""
+    if not can_see_committee_space(user, consultation):
+        return _("Seuls les membres du comité et l'équipe d'administration travaillent à l'évaluation.")
+    if not allows(consultation, "evaluate", now):
+        return _("L'évaluation se fait pendant la délibération du comité et la sélection des lauréats.")
+    return None
+
+
+def why_not_score(user, proposal: Proposal, now: datetime | None = None) -> str | None:
+    """Committee members score (admins look at the grid but score only if seated), while the stage allows
+    evaluation, the consultation's evaluable proposals, except those they have a conflict of interest with."""
+    consultation = proposal.consultation
+    if not is_committee_member(user, consultation):
+        return _("Seuls les membres du comité notent les propositions.")
+    if reason := why_not_evaluation_work(user, consultation, now):
+        return reason
+    if not is_evaluable(proposal, consultation):
+        return _("Seules les propositions publiées de la consultation, non fusionnées dans une autre, se notent.")
+    return conflict_sentence(conflict_of(user, proposal))
+
+
+def conflict_sentence(kind: str | None) -> str | None:
+    """Why the signed-in member may not score a proposal they have a conflict of interest with."""
+    if kind == ORGANIZATION_CONFLICT:
+        return _("Vous ne notez pas cette proposition : une organisation dont vous êtes membre la porte.")
+    if kind == DECLARED_CONFLICT:
+        return _("Vous ne notez pas cette proposition : vous avez déclaré un conflit d'intérêts avec elle.")
+    return None
+
+
+def why_not_declare_conflict(user, proposal: Proposal) -> str | None:
+    """A member declares a conflict from their seat, whatever the stage, on an evaluable proposal."""
+    if not is_committee_member(user, proposal.consultation):
+        return _("Seuls les membres du comité déclarent un conflit d'intérêts.")
+    if not is_evaluable(proposal, proposal.consultation):
+        return _("Seules les propositions publiées de la consultation, non fusionnées dans une autre, s'évaluent.")
+    return None
+
+
+def why_not_edit_criteria(user, consultation: Consultation, evaluation_started: bool,
+                          now: datetime | None = None) -> str | None:
+    """Committee members and admins set the criteria before evaluation starts, that is until the first score
+    (scores given against other weights would no longer compare), and never once the results are out."""
+    if not can_see_committee_space(user, consultation):
+        return _("Seuls les membres du comité et l'équipe d'administration définissent les critères.")
+    if evaluation_started:
+        return _("L'évaluation a commencé : les critères et leurs poids ne changent plus, pour que toutes les "
+                 "notes se comparent.")
+    if allows(consultation, "see_results", now):
+        return _("Les résultats sont publiés : les critères ne changent plus.")
+    return None

@@ -7,19 +7,19 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from app.committee.models import CommitteeSeat, Issue
+from app.committee.merging import supporters_of
+from app.committee.models import CommitteeSeat, Criterion, Issue, Score
 from app.consultations.models import Consultation
 from app.extensions import db
 from app.organizations.models import Organization
 from app.proposals import similarity
-from app.proposals.models import Proposal, ProposalState
-from app.proposals.search import ProposalFilters, matching_ids
-from app.votes.models import Support
+from app.proposals.models import Proposal, ProposalNeighbour
+from app.proposals.search import ProposalFilters, is_listed, matching_ids
 
 
 def listed(statement):
-    """Proposals an issue shows and counts: published, not hidden by moderation (what the public index lists)."""
-    return statement.where(Proposal.state == ProposalState.PUBLISHED, Proposal.hidden_at.is_(None))
+    """Proposals an issue shows and counts: what the public index lists (search.is_listed)."""
+    return statement.where(is_listed())
 
 
 def seated_consultations(user) -> list[Consultation]:
@@ -49,10 +49,9 @@ def issue_proposals(issue: Issue) -> list[Proposal]:
 
 
 def supporting_organizations(issue: Issue) -> list[Organization]:
-    """The organizations supporting at least one of the issue's proposals, each once however many it
-    supports, by name: one query."""
-    supporters = listed(sa.select(Support.organization_id).join(Proposal, Proposal.id == Support.proposal_id)
-                        .where(Proposal.issue_id == issue.id))
+    """The organizations supporting at least one of the issue's proposals (a merged proposal through its
+    originals), each once however many it supports, by name: one query."""
+    supporters = supporters_of(listed(sa.select(Proposal.id).where(Proposal.issue_id == issue.id)))
     return list(db.session.scalars(sa.select(Organization).where(Organization.id.in_(supporters))
                                    .order_by(Organization.name, Organization.id)))
 
@@ -75,12 +74,35 @@ def key_terms(proposals: list[Proposal], limit: int = 8) -> list[str]:
     return [forms[stem].most_common(1)[0][0] for stem in ranked[:limit]]
 
 
+def scored_by(member_id: int, consultation: Consultation):
+    """The select of the ids of the proposals the member has scored on every criterion of the consultation
+    (their score counts in the weighted mean, evaluation.evaluations)."""
+    criteria = (sa.select(sa.func.count()).select_from(Criterion)
+                .where(Criterion.consultation_id == consultation.id).scalar_subquery())
+    return (sa.select(Score.proposal_id).join(Criterion, Criterion.id == Score.criterion_id)
+            .where(Score.member_id == member_id, Criterion.consultation_id == consultation.id)
+            .group_by(Score.proposal_id).having(sa.func.count() == criteria))
+
+
+def likely_duplicate_ids():
+    """The select of the ids of proposals with a listed neighbour (the stored nearest neighbours, cosine of
+    the embeddings) scoring at least similarity.DUPLICATE_THRESHOLD: the measure and threshold by which a
+    suggestion lists likely duplicates (app/committee/clustering.py), without computing one."""
+    return sa.select(ProposalNeighbour.proposal_id).where(
+        ProposalNeighbour.score >= similarity.DUPLICATE_THRESHOLD,
+        ProposalNeighbour.neighbour_id.in_(sa.select(Proposal.id).where(is_listed())))
+
+
 @dataclass
 class CommitteeFilters:
     issue_id: int | None = None
     without_issue: bool = False
     kind: str | None = None
     theme_id: int | None = None
+    # Evaluated (True) or not yet (False) by the member `member_id`: scored on every criterion.
+    evaluated: bool | None = None
+    member_id: int | None = None
+    likely_duplicate: bool = False  # one of a pair of likely duplicates (likely_duplicate_ids)
     # The filters that come with evaluation and clustering ("evaluated by me", "likely duplicate") go here,
     # with their condition in committee_proposals() and their field in forms.CommitteeFilterForm.
 
@@ -92,5 +114,10 @@ def committee_proposals(consultation: Consultation, filters: CommitteeFilters):
         ids = ids.where(Proposal.issue_id.is_(None))
     elif filters.issue_id:
         ids = ids.where(Proposal.issue_id == filters.issue_id)
+    if filters.evaluated is not None and filters.member_id is not None:
+        scored = scored_by(filters.member_id, consultation)
+        ids = ids.where(Proposal.id.in_(scored) if filters.evaluated else Proposal.id.not_in(scored))
+    if filters.likely_duplicate:
+        ids = ids.where(Proposal.id.in_(likely_duplicate_ids()))
     return (sa.select(Proposal).where(Proposal.id.in_(ids)).options(joinedload(Proposal.organization))
             .order_by(Proposal.published_at.desc(), Proposal.id.desc()))

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, has_request_context, redirect, render
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app.committee import permissions, queries, services
+from app.committee import evaluation, links, permissions, queries, services
 from app.committee.forms import AssignForm, CommitteeFilterForm, IssueForm, issue_choices
 from app.committee.models import Issue
 from app.committee.queries import CommitteeFilters
@@ -65,6 +65,7 @@ def home(slug: str):
     consultation = committee_space(slug)
     return render_template("committee/home.html", consultation=consultation, issues=queries.issues_of(consultation),
                            counts=queries.proposal_counts(consultation),
+                           waiting=evaluation.waiting_for(consultation, current_user),
                            why_not=permissions.why_not_organize_issues(current_user, consultation))
 
 
@@ -134,9 +135,10 @@ def issue(slug: str, issue_id: int):
             return login_manager.unauthorized()  # signing in may open it
         abort(403)
     proposals = queries.issue_proposals(issue)
+    needs = [proposal for proposal in proposals if proposal.is_need]
     in_space = permissions.can_see_committee_space(current_user, consultation)
     return render_template("committee/issue.html", consultation=consultation, issue=issue, in_space=in_space,
-                           needs=[proposal for proposal in proposals if proposal.is_need],
+                           needs=needs, answers=links.links_of(needs),
                            services=[proposal for proposal in proposals if not proposal.is_need],
                            key_terms=queries.key_terms(proposals),
                            organizations=queries.supporting_organizations(issue),
@@ -157,13 +159,15 @@ def proposals(slug: str):
         return redirect(current_path())  # the same filters and page, with the proposals where they now are
     filter_form = CommitteeFilterForm(request.args)
     filter_form.set_choices(consultation, issues)
-    filters, number = ((filter_form.filters(), filter_form.page.data or 1) if filter_form.validate()
+    filters, number = ((filter_form.filters(member_id=current_user.id), filter_form.page.data or 1)
+                       if filter_form.validate()
                        else (CommitteeFilters(), 1))
     page = db.paginate(queries.committee_proposals(consultation, filters), page=number, per_page=PER_PAGE,
                        error_out=False)
     return render_template("committee/proposals.html", consultation=consultation, issues=issues, form=form,
                            filter_form=filter_form, page=page, issue_titles={issue.id: issue.title for issue in issues},
-                           filtered=any(request.args.get(name) for name in ("issue", "kind", "theme")),
+                           filtered=any(request.args.get(name)
+                                        for name in ("issue", "kind", "theme", "evaluated", "doublon")),
                            why_not=permissions.why_not_organize_issues(current_user, consultation))
 
 

@@ -20,14 +20,16 @@ class Interval(enum.StrEnum):
 
 
 # "organize_issues": the committee shapes its major issues while it deliberates and selects;
-# "see_results": what the committee kept to itself (an issue's page) is public from the results on.
+# "see_results": what the committee kept to itself (an issue's page) is public from the results on;
+# "link_needs": the committee confirms which services answer which needs while it deliberates and selects.
 ACTIONS_BY_STAGE: dict[PhaseKind | Interval, frozenset[str]] = {
     Interval.UPCOMING: frozenset({"draft", "edit"}),
     PhaseKind.COLLECT: frozenset({"draft", "edit", "publish", "cosponsor", "comment", "withdraw"}),
     PhaseKind.SUPPORT: frozenset({"support", "comment", "withdraw"}),
-    PhaseKind.DELIBERATION: frozenset({"cluster", "merge", "evaluate", "comment", "withdraw", "organize_issues"}),
+    PhaseKind.DELIBERATION: frozenset({"cluster", "merge", "evaluate", "comment", "withdraw", "organize_issues",
+                                       "link_needs"}),
     PhaseKind.SELECTION: frozenset({"evaluate", "select", "answer", "publish_results", "withdraw",
-                                    "organize_issues"}),
+                                    "organize_issues", "link_needs"}),
     PhaseKind.RESULTS: frozenset({"see_results"}),
     Interval.BETWEEN: frozenset({"withdraw"}),
     Interval.CLOSED: frozenset({"see_results"}),

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from app.accounts.models import User
+from app.committee.evaluation import add_default_criteria
 from app.consultations.models import Consultation, Phase, PhaseKind, Theme
 from app.consultations.phases import has_ended
 from app.core import audit, clock
@@ -129,6 +130,7 @@ def _save(consultation: Consultation | None, data: ConsultationInput, *, actor: 
     if created:
         consultation = Consultation()
         db.session.add(consultation)
+        add_default_criteria(consultation)
     changes = {name: getattr(data, name) for name in ConsultationInput.SETTINGS
                if _differs(getattr(consultation, name), getattr(data, name))}
     if not created:

@@ -69,14 +69,20 @@ def _order(filters: ProposalFilters):
     return _random_key(filters.seed), Proposal.id
 
 
+def is_listed():
+    """The condition of the proposals that lists show and count (the public index, the API, the committee's
+    lists and issues): published, not hidden by moderation, not merged into another (which stands for it)."""
+    return sa.and_(Proposal.state == ProposalState.PUBLISHED, Proposal.hidden_at.is_(None),
+                   Proposal.merged_into_id.is_(None))
+
+
 def matching_ids(consultation: Consultation, filters: ProposalFilters):
-    """The select of the ids of published proposals matching `filters`, in display order.
+    """The select of the ids of listed proposals matching `filters`, in display order.
 
     Ids only: sorting narrow rows (an index-only scan on PostgreSQL) costs little, where sorting
     whole proposals joined to their organizations read the whole table for every page.
     """
-    statement = sa.select(Proposal.id).where(Proposal.consultation_id == consultation.id,
-                                             Proposal.state == ProposalState.PUBLISHED, Proposal.hidden_at.is_(None))
+    statement = sa.select(Proposal.id).where(Proposal.consultation_id == consultation.id, is_listed())
     words = search_words(filters.q)
     if words:
         statement = statement.where(full_text_condition(filters.q.strip(), words))

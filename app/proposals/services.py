@@ -81,13 +81,7 @@ def check_input(data: ProposalInput, consultation: Consultation) -> None:
     """The form's rules: what an author writing here must give, within the form's lengths; then what
     any proposal holds (check_content)."""
     _check_kind(data)
-    if not TITLE_LENGTH[0] <= len(data.title) <= TITLE_LENGTH[1]:
-        _fail(_("Le titre doit compter entre %(min)d et %(max)d caractères.", min=TITLE_LENGTH[0],
-                max=TITLE_LENGTH[1]), "title")
-    if not data.summary or len(data.summary) > SUMMARY_MAX:
-        _fail(_("Résumez la contribution en %(max)d caractères au plus.", max=SUMMARY_MAX), "summary")
-    if not data.body or len(data.body) > BODY_MAX:
-        _fail(_("Décrivez la contribution (%(max)d caractères au plus).", max=BODY_MAX), "body")
+    check_text(data)
     if not data.theme_ids:
         _fail(_("Choisissez au moins un thème de la consultation."), "theme_ids")
     if data.kind == ProposalKind.NEED and not data.problem:
@@ -97,6 +91,17 @@ def check_input(data: ProposalInput, consultation: Consultation) -> None:
     if data.kind == ProposalKind.SERVICE and data.carrier not in set(Carrier):
         _fail(_("Indiquez qui porte le service."), "carrier")
     check_content(data, consultation)
+
+
+def check_text(data: ProposalInput) -> None:
+    """A title, a summary and a text within the form's lengths: what a person writing here must give."""
+    if not TITLE_LENGTH[0] <= len(data.title) <= TITLE_LENGTH[1]:
+        _fail(_("Le titre doit compter entre %(min)d et %(max)d caractères.", min=TITLE_LENGTH[0],
+                max=TITLE_LENGTH[1]), "title")
+    if not data.summary or len(data.summary) > SUMMARY_MAX:
+        _fail(_("Résumez la contribution en %(max)d caractères au plus.", max=SUMMARY_MAX), "summary")
+    if not data.body or len(data.body) > BODY_MAX:
+        _fail(_("Décrivez la contribution (%(max)d caractères au plus).", max=BODY_MAX), "body")
 
 
 def check_content(data: ProposalInput, consultation: Consultation) -> None:

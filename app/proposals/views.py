@@ -8,6 +8,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
+from app.committee import links as committee_links
 from app.consultations.models import Consultation
 from app.core import clock
 from app.core.web import attempt, form_id, safe_next_url
@@ -180,6 +181,7 @@ def detail(proposal_id: int):
                            show_counts=not counts_hidden(proposal.consultation, current_user, now),
                            support_options=support_options(current_user, proposal.consultation, [proposal], now),
                            comments=_comments(proposal), linked=services.linked(proposal),
+                           confirmed=committee_links.confirmed_ids(proposal),
                            comment_choices=id_choices(organizations), cosponsor_form=cosponsor_form,
                            link_form=link_form, needs_pending=needs_pending)
 

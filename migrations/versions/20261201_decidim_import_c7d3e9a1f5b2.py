@@ -21,7 +21,8 @@ def upgrade() -> None:
     op.add_column('proposals', sa.Column('decidim_url', sa.String(length=500), nullable=True))
     op.add_column('proposals', sa.Column('imported_vote_count', sa.Integer(), nullable=True))
     op.create_index('uq_proposals_consultation_id_decidim_id', 'proposals', ['consultation_id', 'decidim_id'],
-                    unique=True)
+                    unique=True, sqlite_where=sa.text('decidim_id IS NOT NULL'),
+                    postgresql_where=sa.text('decidim_id IS NOT NULL'))
 
 
 def downgrade() -> None:

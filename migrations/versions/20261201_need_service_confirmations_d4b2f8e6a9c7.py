@@ -5,8 +5,10 @@ Revises: c9e7a5b3d1f4
 Create Date: 2026-12-01 08:00:00
 """
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
+
+import app.core.db
 
 revision = 'd4b2f8e6a9c7'
 down_revision = 'c9e7a5b3d1f4'
@@ -15,8 +17,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('need_service_links', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('confirmed_at', app.core.db.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('is_declared', sa.Boolean(), server_default=sa.true(), nullable=False))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('need_service_links', schema=None) as batch_op:
+        batch_op.drop_column('is_declared')
+        batch_op.drop_column('confirmed_at')

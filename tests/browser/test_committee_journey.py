@@ -1,4 +1,5 @@
-"""A committee member creates two major issues and puts three proposals in them from the committee's list.
+"""The committee at work: major issues made by hand and from the machine's suggestion, two duplicates
+merged, a proposal scored.
 
 In Chromium, with an accessibility check on every page visited.
 """
@@ -6,13 +7,17 @@ In Chromium, with an accessibility check on every page visited.
 import pytest
 import sqlalchemy as sa
 
-from app.committee.models import Issue
+from app.committee.models import Issue, Score
 from app.consultations.models import PhaseKind
 from app.extensions import db
 from app.proposals.models import Proposal
+from app.proposals.vectors import queue_vectors
 from tests.browser import PLAYWRIGHT_MISSING, unavailable
 from tests.browser.axe import check_accessibility
+from tests.committee.test_clustering import NEAR_COPY_OF_FIRST
 from tests.factories import PASSWORD, make_consultation, make_organization, make_proposal, make_support, make_user, seat
+from tests.helpers import run_jobs
+from tests.proposals.test_similarity import PROPOSALS
 
 try:
     from playwright.sync_api import expect
@@ -98,3 +103,78 @@ def test_a_committee_member_creates_two_issues_and_assigns_three_proposals(page,
         db.session.remove()
     assert assigned == {TITLES[0]: "Restauration scolaire", TITLES[1]: "Restauration scolaire",
                         TITLES[2]: "Mobilités"}
+
+
+def test_the_committee_suggests_issues_accepts_three_merges_two_duplicates_and_scores_a_proposal(page, live_app):
+    with live_app.app_context():
+        consultation = make_consultation(PhaseKind.DELIBERATION, slug="besoins-2027")
+        proposals = [make_proposal(consultation, title=title, body=body) for _topic, title, body in PROPOSALS[:9]]
+        copy = make_proposal(consultation, title=NEAR_COPY_OF_FIRST[0], body=NEAR_COPY_OF_FIRST[1])
+        queue_vectors([*proposals, copy])
+        seat(consultation, make_user("karim@example.org", "Karim Benali"))
+        db.session.commit()
+        run_jobs()  # the worker computes the text vectors, as after publication
+        scored_title = proposals[4].title
+        db.session.remove()
+    main = page.get_by_role("main")
+    page.goto("/compte/connexion")
+    page.get_by_label("Adresse électronique").fill("karim@example.org")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    main.get_by_role("button", name="Se connecter").click()
+    page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Espace du comité").first.click()
+
+    main.get_by_role("link", name="Enjeux proposés").click()
+    expect(main).to_contain_text("Aucune suggestion n'a encore été demandée pour cette consultation.")
+    check_accessibility(page)
+    page.get_by_label("Nombre de grands enjeux").fill("3")
+    main.get_by_role("button", name="Proposer des enjeux").click()
+    expect(main.get_by_role("heading", name="Calcul en cours")).to_be_visible()
+    with live_app.app_context():
+        run_jobs()  # the worker computes the suggestion
+        db.session.remove()
+    main.get_by_role("link", name="Actualiser").click()
+    groups = main.get_by_role("table", name="Groupes proposés : cochez ceux à accepter")
+    expect(groups.get_by_role("checkbox")).to_have_count(3)
+    check_accessibility(page)
+    for box in groups.get_by_role("checkbox").all():  # DSFR draws the box on the label, which takes the click
+        box.locator("xpath=following-sibling::label").click()
+    main.get_by_role("button", name="Accepter les groupes cochés").click()
+    expect(main.get_by_role("status")).to_contain_text("3 grands enjeux créés")
+    expect(groups.get_by_role("checkbox")).to_have_count(0)
+    check_accessibility(page)
+
+    main.get_by_role("link", name="Voir les doublons probables").click()
+    expect(main.get_by_role("table", name="1 paire de propositions")).to_contain_text(NEAR_COPY_OF_FIRST[0])
+    check_accessibility(page)
+    main.get_by_role("link", name="Fusionner").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Fusionner des propositions")
+    check_accessibility(page)
+    page.get_by_role("textbox", name="Titre", exact=True).fill("Inscription et réservation de la cantine en ligne")
+    main.get_by_role("button", name="Vérifier la fusion").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirmer la fusion")
+    check_accessibility(page)
+    main.get_by_role("button", name="Confirmer la fusion").click()
+    expect(main.get_by_role("status")).to_have_text(
+        "Propositions fusionnées : leurs organisations en sont informées par courriel.")
+    check_accessibility(page)
+
+    page.get_by_role("navigation", name="Vous êtes ici :").get_by_role("link", name="Espace du comité").click()
+    main.get_by_role("link", name="Liste des propositions").click()
+    main.get_by_role("link", name=f"Évaluer « {scored_title} »").click()
+    for number, criterion in enumerate(("Utilité", "Maturité", "Réutilisabilité", "Engagement open source",
+                                        "Rapport coût-efficacité")):
+        page.get_by_label(f"Note : {criterion}").select_option(str(2 + number % 4))
+    page.get_by_label("Commentaire : Utilité").fill("Répond à un besoin partagé par les communes rurales.")
+    main.get_by_role("button", name="Enregistrer mes notes").click()
+    expect(main.get_by_role("status")).to_have_text("Vos notes sont enregistrées.")
+    check_accessibility(page)
+
+    with live_app.app_context():
+        issues = db.session.scalars(sa.select(Issue)).all()
+        merged = db.session.scalar(sa.select(Proposal).where(Proposal.merged_at.is_not(None)))
+        originals = db.session.scalars(sa.select(Proposal.id).where(Proposal.merged_into_id == merged.id)).all()
+        scores = db.session.scalars(sa.select(Score.value).join(Proposal).where(Proposal.title == scored_title)).all()
+        db.session.remove()
+    assert len(issues) == 3 and all(issue.title for issue in issues)
+    assert merged.title == "Inscription et réservation de la cantine en ligne" and len(originals) == 2
+    assert sorted(scores) == [2, 2, 3, 4, 5]

@@ -74,6 +74,7 @@ RULES = {
     "comment": lambda p, now: proposal_rules.why_not_comment(p["agent"], p["other"], now),
     "support": lambda p, now: support_rules.why_not_support(p["official"], p["commune"], p["other"], now),
     "organize_issues": lambda p, now: committee_rules.why_not_organize_issues(p["member"], p["consultation"], now),
+    "link_needs": lambda p, now: committee_rules.why_not_link(p["member"], p["consultation"], now),
     "see_results": lambda p, now: None if committee_rules.can_see_issue(p["agent"], p["issue"], now) else "",
 }
 

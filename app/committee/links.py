@@ -26,6 +26,7 @@ from app.core.errors import RuleViolation, refuse_if
 from app.extensions import db
 from app.proposals import similarity
 from app.proposals.models import NeedServiceLink, Proposal, ProposalKind, ProposalNeighbour, ProposalVector
+from app.proposals.permissions import why_not_pair
 from app.proposals.search import is_listed
 from app.proposals.vectors import NEIGHBOURS
 
@@ -41,18 +42,6 @@ class Row:
     suggested: list[tuple[Proposal, float]]
 
 
-def _why_not_pair(need: Proposal, service: Proposal) -> str | None:
-    """A link joins a need to a service of the same consultation, both as the lists show them."""
-    if need.kind != ProposalKind.NEED or service.kind != ProposalKind.SERVICE:
-        return _("Un lien relie un besoin à un service.")
-    if need.consultation_id != service.consultation_id:
-        return _("Le besoin et le service doivent appartenir à la même consultation.")
-    if not all(proposal.is_published and not proposal.is_hidden and proposal.merged_into_id is None
-               for proposal in (need, service)):
-        return _("Seules des propositions publiées, visibles et non fusionnées se relient.")
-    return None
-
-
 def _locked_link(need: Proposal, service: Proposal) -> NeedServiceLink | None:
     """The pair's link as the database holds it now, locked until commit (a colleague's click waits)."""
     return db.session.scalar(sa.select(NeedServiceLink).filter_by(need_id=need.id, service_id=service.id)
@@ -65,7 +54,7 @@ def confirm_link(need: Proposal, service: Proposal, *, by: User, now: datetime |
     click, or a colleague first)."""
     now = now or clock.now()
     refuse_if(why_not_link(by, need.consultation, now))
-    refuse_if(_why_not_pair(need, service))
+    refuse_if(why_not_pair(need, service))
     link = _locked_link(need, service)
     if link is None:
         try:

@@ -12,7 +12,7 @@ from app.consultations.models import Consultation
 from app.consultations.phases import allows
 from app.core import clock
 from app.organizations.permissions import verified_membership
-from app.proposals.models import Comment, Proposal, ProposalState
+from app.proposals.models import Comment, Proposal, ProposalKind, ProposalState
 
 
 def acting_organizations(user) -> list:
@@ -88,10 +88,19 @@ def why_not_cosponsor(user, organization, proposal: Proposal, now: datetime | No
 def why_not_link(user, service: Proposal, need: Proposal) -> str | None:
     if not is_member_of(user, service.organization_id):
         return _("Seuls les membres de l'organisation qui porte le service le relient à des besoins.")
-    if not (service.is_published and need.is_published) or service.is_hidden or need.is_hidden:
-        return _("Seules des propositions publiées peuvent être reliées.")
-    if not (service.kind == "service" and need.kind == "need") or service.consultation_id != need.consultation_id:
-        return _("Un service se relie à un besoin de la même consultation.")
+    return why_not_pair(need, service)
+
+
+def why_not_pair(need: Proposal, service: Proposal) -> str | None:
+    """A link joins a need to a service of the same consultation, both listed (published, visible, not merged
+    into another), whoever links them: the service's organization, or the committee confirming."""
+    if need.kind != ProposalKind.NEED or service.kind != ProposalKind.SERVICE:
+        return _("Un lien relie un besoin à un service.")
+    if need.consultation_id != service.consultation_id:
+        return _("Le besoin et le service doivent appartenir à la même consultation.")
+    if not all(proposal.is_published and not proposal.is_hidden and proposal.merged_into_id is None
+               for proposal in (need, service)):
+        return _("Seules des propositions publiées, visibles et non fusionnées se relient.")
     return None
 
 

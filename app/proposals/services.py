@@ -27,6 +27,7 @@ from app.proposals.models import (
     Carrier, Maturity, NeedServiceLink, Proposal, ProposalCosponsor, ProposalKind, ProposalState,
     ProposalTerritoryTag, ProposalVersion, TerritoryTag, proposal_themes,
 )
+from app.proposals.search import is_listed
 from app.proposals.vectors import queue_vectors
 
 TITLE_LENGTH = (10, 150)
@@ -351,14 +352,13 @@ def load_cosponsors(proposals: list[Proposal]) -> None:
 
 
 def linked(proposal: Proposal) -> list[Proposal]:
-    """The published services answering a need, or the published needs a service answers."""
+    """The listed services answering a need, or the listed needs a service answers."""
     if proposal.is_need:
         statement = sa.select(Proposal).join(NeedServiceLink, NeedServiceLink.service_id == Proposal.id).where(
             NeedServiceLink.need_id == proposal.id)
     else:
         statement = sa.select(Proposal).join(NeedServiceLink, NeedServiceLink.need_id == Proposal.id).where(
             NeedServiceLink.service_id == proposal.id)
-    return list(db.session.scalars(statement.where(Proposal.state == ProposalState.PUBLISHED,
-                                                   Proposal.hidden_at.is_(None))
-                                   .options(joinedload(Proposal.organization)).order_by(Proposal.title)))
+    return list(db.session.scalars(statement.where(is_listed()).options(joinedload(Proposal.organization))
+                                   .order_by(Proposal.title)))
 

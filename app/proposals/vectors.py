@@ -23,7 +23,8 @@ from app.consultations.models import Consultation
 from app.core import jobs
 from app.extensions import db
 from app.proposals import similarity
-from app.proposals.models import Proposal, ProposalNeighbour, ProposalState, ProposalVector, ProposalVersion
+from app.proposals.models import Proposal, ProposalNeighbour, ProposalVector, ProposalVersion
+from app.proposals.search import is_listed
 
 KIND = "proposal.vector"
 # Kept per proposal: pages show 5 (a draft's preview) or 15 (needs offered to a service), after leaving
@@ -42,7 +43,7 @@ def queue_vectors(proposals: list[Proposal]) -> None:
 
 
 def similar_proposals(proposal: Proposal, *, k: int = 5) -> list[tuple[Proposal, float]] | None:
-    """The published proposals closest in meaning to this one's latest version, best first; None
+    """The listed proposals closest in meaning to this one's latest version, best first; None
     until the worker has computed that version's vector."""
     stored = db.session.execute(sa.select(ProposalVector.version_number, ProposalVector.engine)
                                 .where(ProposalVector.proposal_id == proposal.id)).first()
@@ -52,8 +53,7 @@ def similar_proposals(proposal: Proposal, *, k: int = 5) -> list[tuple[Proposal,
     return [(other, score) for other, score in db.session.execute(
         sa.select(Proposal, ProposalNeighbour.score)
         .join(ProposalNeighbour, ProposalNeighbour.neighbour_id == Proposal.id)
-        .where(ProposalNeighbour.proposal_id == proposal.id, Proposal.state == ProposalState.PUBLISHED,
-               Proposal.hidden_at.is_(None))
+        .where(ProposalNeighbour.proposal_id == proposal.id, is_listed())
         .options(joinedload(Proposal.organization))
         .order_by(ProposalNeighbour.score.desc(), Proposal.id).limit(k))]
 

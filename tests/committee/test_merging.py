@@ -4,6 +4,7 @@ restoring the whole state; then the same through the pages."""
 
 import re
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -18,7 +19,7 @@ from app.core.jobs import Job
 from app.core.mail import OutboxMessage
 from app.extensions import db
 from app.organizations.models import MembershipStatus
-from app.proposals import vectors
+from app.proposals import services as proposal_services, similarity, vectors
 from app.proposals.models import Proposal, ProposalNeighbour, ProposalTerritoryTag, ProposalVector
 from app.proposals.search import ProposalFilters, matching_ids
 from app.votes import permissions as vote_permissions
@@ -476,3 +477,24 @@ def test_merges_read_as_sentences_in_the_audit_log(client, consultation, duplica
     assert f"<li>Titre : Cantine : réserver et s'inscrire en ligne</li><li>{origins}</li>" in page
     assert "<li>Organisation porteuse : Saint-Flour</li>" in page
     assert "proposal." not in page
+
+
+def test_a_merged_original_is_no_longer_linked_offered_as_similar_nor_linkable(consultation, member, duplicates):
+    first, _second = duplicates
+    service = make_proposal(consultation, kind="service", title="Portail famille")
+    agent = make_member(organization=service.organization).user
+    proposal_services.link_service_to_need(service, first, by=agent)
+    db.session.add(ProposalNeighbour(proposal_id=service.id, neighbour_id=first.id, score=0.8))
+    db.session.add(ProposalVector(proposal_id=service.id, version_number=0, engine=similarity.ENGINE_VERSION,
+                                  vector=similarity.to_bytes(np.ones(similarity.DIM) / similarity.DIM ** 0.5),
+                                  neighbour_floor=0.0))
+    db.session.commit()
+    assert proposal_services.linked(service) == [first]
+    assert [other for other, _score in vectors.similar_proposals(service)] == [first]
+
+    merged = merge(consultation, duplicates, member)
+    db.session.commit()
+    assert proposal_services.linked(service) == [] and vectors.similar_proposals(service) == []
+    with pytest.raises(RuleViolation, match="non fusionnées se relient"):
+        proposal_services.link_service_to_need(service, duplicates[1], by=agent)
+    assert proposal_services.link_service_to_need(service, merged, by=agent).need_id == merged.id

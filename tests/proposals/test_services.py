@@ -279,14 +279,14 @@ def test_link_rules(consultation, member):
 
     with refused("Seuls les membres de l'organisation qui porte le service le relient à des besoins."):
         services.link_service_to_need(service, need, by=make_member().user)
-    with refused("Un service se relie à un besoin de la même consultation."):
+    with refused("Un lien relie un besoin à un service."):
         services.link_service_to_need(service, other_service, by=member.user)
-    with refused("Un service se relie à un besoin de la même consultation."):
+    with refused("Un lien relie un besoin à un service."):
         services.link_service_to_need(need_of_member, need, by=member.user)
-    with refused("Un service se relie à un besoin de la même consultation."):
+    with refused("Le besoin et le service doivent appartenir à la même consultation."):
         services.link_service_to_need(service, elsewhere, by=member.user)
     for unpublished in (draft_need, hidden_need):
-        with refused("Seules des propositions publiées peuvent être reliées."):
+        with refused("Seules des propositions publiées, visibles et non fusionnées se relient."):
             services.link_service_to_need(service, unpublished, by=member.user)
     assert count(NeedServiceLink) == 0
 
@@ -762,7 +762,7 @@ def test_a_hidden_service_cannot_be_linked(consultation, member):
     service = submit_proposal(consultation, member, kind="service")
     need = submit_proposal(consultation)
     moderation.hide(service, by=make_user(is_admin=True))
-    with refused("Seules des propositions publiées peuvent être reliées."):
+    with refused("Seules des propositions publiées, visibles et non fusionnées se relient."):
         services.link_service_to_need(service, need, by=member.user)
 
 

@@ -79,6 +79,11 @@ def why_not_merge(user, consultation: Consultation, now: datetime | None = None)
     return None
 
 
+def answers_are_public(consultation: Consultation) -> bool:
+    """The committee's answers, laureates and amounts are public once the chair has published them, not before."""
+    return consultation.results_published_at is not None
+
+
 def issues_are_public(consultation: Consultation, now: datetime | None = None) -> bool:
     return allows(consultation, "see_results", now)
 

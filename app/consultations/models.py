@@ -49,6 +49,8 @@ class Consultation(db.Model):
     # When set, receipts and open data name no supporting organization, only a pseudonym.
     supporters_hidden: Mapped[bool] = mapped_column(default=False)
     eligible_kinds: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # Set when the chair publishes the committee's answers, all at once: nothing of them is public before.
+    results_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     phases = relationship("Phase", back_populates="consultation", cascade="all, delete-orphan",

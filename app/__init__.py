@@ -15,7 +15,9 @@ from app.committee import suggestions
 from app.committee.cli import committee_cli
 from app.committee.evaluation_views import bp as evaluation_bp
 from app.committee.link_views import bp as links_bp
+from app.committee.decision_views import bp as decisions_bp
 from app.committee.merge_views import bp as merging_bp
+from app.committee.selection_views import bp as selection_bp
 from app.committee.suggestion_views import bp as suggestions_bp
 from app.committee.views import bp as committee_bp
 from app.consultations.views import bp as consultations_bp
@@ -29,10 +31,12 @@ from app.demo import demo_cli
 from app.extensions import babel, csrf, db, limiter, login_manager
 from app.legal.views import bp as legal_bp
 from app.opendata.decidim import decidim_cli
+from app.opendata.pabulib import pabulib_cli
 from app.organizations.directory import directory_cli
 from app.organizations.views import bp as organizations_bp
 from app.proposals import vectors
 from app.proposals.views import bp as proposals_bp
+from app.results.views import bp as results_bp
 from app.votes.views import bp as votes_bp
 from config import CONFIGS, LANGUAGES
 
@@ -64,9 +68,10 @@ def create_app(config: str | object | None = None, **overrides) -> Flask:
     app.url_map.converters["int"] = IdConverter  # before any route is added
     for blueprint in (accounts_bp, organizations_bp, consultations_bp, proposals_bp, votes_bp, admin_bp,
                       api_bp, legal_bp, committee_bp, suggestions_bp, evaluation_bp,
-                      links_bp, merging_bp):
+                      links_bp, merging_bp, selection_bp, decisions_bp, results_bp):
         app.register_blueprint(blueprint)
-    for group in (mail_cli, jobs_cli, directory_cli, demo_cli, audit_cli, decidim_cli, committee_cli):
+    for group in (mail_cli, jobs_cli, directory_cli, demo_cli, audit_cli, decidim_cli, committee_cli,
+                  pabulib_cli):
         app.cli.add_command(group)
     return app
 

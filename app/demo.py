@@ -15,7 +15,8 @@ from flask.cli import AppGroup
 
 from app.accounts.models import User
 from app.accounts.services import hasher
-from app.committee import evaluation, links, merging, services as committee, suggestions
+from app.committee import (budgeting, decisions, evaluation, links, merging, selection, services as committee,
+                           suggestions)
 from app.committee.models import CommitteeSeat, Issue
 from app.consultations.models import Consultation, Phase, PhaseKind, Theme
 from app.consultations.phases import calendar_around
@@ -23,7 +24,7 @@ from app.core import clock, jobs
 from app.extensions import db
 from app.organizations.models import Membership, MembershipStatus, Organization, OrganizationKind
 from app.organizations.services import normalize_name
-from app.proposals.models import Proposal, ProposalState
+from app.proposals.models import AnswerState, Proposal, ProposalState
 from app.proposals.similarity import DUPLICATE_THRESHOLD
 from app.proposals.moderation import add_comment
 from app.proposals.services import Provenance, ProposalInput, import_proposal
@@ -155,7 +156,7 @@ def load_demo(phase: PhaseKind = PhaseKind.SUPPORT, now: datetime | None = None,
     if consultation is None:
         consultation = Consultation(
             slug=SLUG, title="Besoins et services numériques des territoires 2027", description=DESCRIPTION,
-            budget_envelope_cents=12_000_000_00, laureate_target=30, vote_limit=10, minimum_votes_per_user=3,
+            budget_envelope_cents=1_500_000_00, laureate_target=12, vote_limit=10, minimum_votes_per_user=3,
             eligible_kinds=[OrganizationKind.COMMUNE.value, OrganizationKind.EPCI.value,
                             OrganizationKind.DEPARTEMENT.value, OrganizationKind.REGION.value,
                             OrganizationKind.SYNDICAT.value],
@@ -181,6 +182,11 @@ def load_demo(phase: PhaseKind = PhaseKind.SUPPORT, now: datetime | None = None,
     if now >= deliberation.starts_at and not db.session.scalar(sa.select(Issue.id).filter_by(
             consultation_id=consultation.id).limit(1)):
         _deliberate(consultation, users, deliberation.starts_at, min(now, deliberation.ends_at))
+    selection_phase = consultation.phase(PhaseKind.SELECTION)
+    if now >= selection_phase.starts_at and not db.session.scalar(sa.select(Proposal.id).where(
+            Proposal.consultation_id == consultation.id, Proposal.decided_at.is_not(None)).limit(1)):
+        _select(consultation, users, selection_phase.starts_at, min(now, selection_phase.ends_at),
+                publish=now >= selection_phase.ends_at)
     return consultation
 
 
@@ -330,6 +336,44 @@ def _deliberate(consultation: Consultation, users: dict[str, User], start: datet
     suggestions.request_suggestion(consultation, n_clusters=None, threshold=DUPLICATE_THRESHOLD, by=chair,
                                    now=moment)
     jobs.run_pending()  # every proposal's text vector, then the suggestion: ready for the committee to review
+
+
+DEMO_TEMPLATES = {
+    AnswerState.LAUREATE: "Le comité retient « {titre} », portée par {organisation}, et lui accorde {montant}. "
+                          "L'équipe de la consultation prendra contact pour la convention de financement.",
+    AnswerState.NOT_RETAINED: "Le comité remercie {organisation} pour « {titre} ». Elle n'est pas retenue cette "
+                              "année : d'autres propositions répondaient au même besoin avec plus de soutiens.",
+    AnswerState.EVALUATING: "« {titre} » est encore à l'étude par le comité.",
+}
+
+
+def _select(consultation: Consultation, users: dict[str, User], start: datetime, end: datetime, *,
+            publish: bool) -> None:
+    """The committee picks laureates by the Method of Equal Shares (cost, completed), within the envelope.
+    Still selecting: the first half of them decided. Once selection is over: every proposal answered from the
+    templates, and the results published by the chair."""
+    chair = users["presidence.comite@example.org"]
+    moment = start + (end - start) / 2
+    candidates = selection.under_consideration(consultation)
+    instance, _uncosted = selection.instance_of(candidates, consultation.budget_envelope_cents)
+    laureates = budgeting.equal_shares(instance, "cost", completion="add1-greedy").selected
+    chosen = laureates if publish else laureates[:len(laureates) // 2]
+    proposals = {proposal.id: proposal for proposal in db.session.scalars(
+        sa.select(Proposal).where(Proposal.id.in_([candidate.id for candidate in candidates])))}
+    for proposal_id in chosen:
+        decisions.decide(proposals[proposal_id], state=AnswerState.LAUREATE, by=chair,
+                         granted_amount_cents=proposals[proposal_id].requested_budget_cents,
+                         reason="Retenue par la méthode des parts égales, au budget demandé.", now=moment)
+    if not publish:
+        return
+    for state, body in DEMO_TEMPLATES.items():
+        decisions.save_template(consultation, state, body, by=chair, now=moment)
+    for proposal in proposals.values():
+        if proposal.id not in laureates:
+            decisions.decide(proposal, state=AnswerState.NOT_RETAINED, by=chair,
+                             reason="Moins soutenue que les lauréates du même grand enjeu.", now=moment)
+    decisions.apply_templates(consultation, list(proposals), by=chair, now=moment)
+    decisions.publish_results(consultation, by=chair, password=DEMO_PASSWORD, now=moment)
 
 
 demo_cli = AppGroup("demo", help="Consultation de démonstration.")

@@ -12,7 +12,9 @@ Needs data from bench/generate.py and wrk (`apt-get install -y wrk`). Starts
 scenarios, each for --duration seconds after a short warm-up: the index in its default (random)
 order, the index filtered by theme and kind, the index with a full-text search (several French
 queries), the index sorted by date or counts, and the pages of random published proposals;
-`--reference` adds a page without any query.
+`--reference` adds a page without any query. On a database whose results are published
+(bench/results_stage.py), two more scenarios: the results page (with pages of its ranking) and the
+catalogue of laureate services (with its filters and each service's page).
 wrk keeps no cookies, so each request is a first visit with its own shuffle seed. `--connections
 1,50` also measures one reader at a time, which gives the time a request costs without queueing.
 Prints a table (Markdown) with requests/s, p50, p95, p99, non-2xx answers, the CPU one request
@@ -105,8 +107,26 @@ def scenario_paths(url: str) -> dict[str, list[str]]:
         proposals = connection.scalars(sa.text(
             "SELECT id FROM proposals WHERE consultation_id = :c AND state = 'published' AND hidden_at IS NULL "
             "ORDER BY id"), {"c": consultation_id}).all()
+        published = connection.scalar(sa.text("SELECT results_published_at IS NOT NULL FROM consultations "
+                                              "WHERE id = :c"), {"c": consultation_id})
+        services = connection.execute(sa.text(
+            "SELECT id, maturity, carrier, licence FROM proposals WHERE consultation_id = :c AND kind = 'service' "
+            "AND answer_state = 'laureate' AND state = 'published' AND hidden_at IS NULL "
+            "AND merged_into_id IS NULL ORDER BY id"), {"c": consultation_id}).all()
     engine.dispose()
     index = f"/consultations/{slug}/propositions"
+    results = f"/consultations/{slug}/resultats"
+    # The results pages, once bench/results_stage.py has published the answers: the page itself (and pages of
+    # its ranking, filtered or not), the catalogue (filtered or not) and each laureate service's page.
+    results_scenarios = {
+        "results page (and pages of its ranking)": [results] * 10 + [
+            f"{results}?{query}" for query in ("page=2", "page=10", "page=100", "reponse=laureate",
+                                               "reponse=not_retained&page=3", "kind=service")],
+        "catalogue of laureate services (and their pages)": [f"{results}/services"] * 5 + [
+            f"{results}/services?{urllib.parse.urlencode({name: value})}" for _, *values in services
+            for name, value in zip(("maturity", "structure", "licence"), values) if value] + [
+            f"{results}/services/{service_id}" for service_id, *_ in services],
+    } if published else {}
     return {
         "index (random order)": [index],
         "index, theme + kind filter": [f"{index}?theme={theme}&kind={kind}" for theme in themes
@@ -115,6 +135,7 @@ def scenario_paths(url: str) -> dict[str, list[str]]:
         "index, sorted by newest / most supported / most commented": [
             f"{index}?sort={sort}" for sort in ("newest", "most_supported", "most_commented")],
         "proposal page": [f"/propositions/{proposal_id}" for proposal_id in proposals],
+        **results_scenarios,
     }
 
 

@@ -16,7 +16,7 @@ from app.organizations.models import Membership, MembershipStatus, Organization
 from app.organizations.services import normalize_name
 from app.proposals import services
 from app.proposals.models import Comment, Proposal
-from app.votes.models import Support
+from app.votes.models import Support, SupportQuota
 
 PASSWORD = "mot-de-passe-de-test"
 _PASSWORD_HASH = hasher.hash(PASSWORD)  # hashing once keeps the suite fast
@@ -106,6 +106,19 @@ def make_support(proposal: Proposal, organization: Organization) -> Support:
     """`organization`'s support for `proposal`, written straight to the database (no quota, no counter)."""
     return _save(Support(consultation_id=proposal.consultation_id, proposal=proposal, organization=organization,
                          cast_by=make_user(), receipt_code=f"TEST{next(_sequence):08d}"))
+
+
+def make_counted_support(proposal: Proposal, organization: Organization) -> Support:
+    """A support as the support window left it: the organization's quota taken, the proposal's count moved."""
+    support = make_support(proposal, organization)
+    quota = db.session.get(SupportQuota, (proposal.consultation_id, organization.id))
+    if quota is None:
+        quota = SupportQuota(consultation_id=proposal.consultation_id, organization_id=organization.id, used=0)
+        db.session.add(quota)
+    quota.used += 1
+    proposal.support_count += 1
+    db.session.commit()
+    return support
 
 
 def make_issue(consultation: Consultation, title: str | None = None, *, proposals=(), position: int = 0) -> Issue:

@@ -83,3 +83,24 @@ def test_in_deliberation_the_demo_committee_has_work_done_and_work_waiting(clien
     load_demo(PhaseKind.DELIBERATION)  # again: nothing done twice
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Issue)) == len(DEMO_ISSUES)
     assert db.session.scalar(sa.select(sa.func.count()).where(Proposal.merged_at.is_not(None))) == 1
+
+
+def test_in_selection_the_demo_committee_has_laureates_to_complete_and_rules_to_compare(client):
+    consultation = load_demo(PhaseKind.SELECTION)
+    db.session.commit()
+    laureates = db.session.scalars(sa.select(Proposal).where(Proposal.answer_state == "laureate")).all()
+    assert laureates and consultation.results_published_at is None
+    assert sum(proposal.granted_amount_cents for proposal in laureates) < consultation.budget_envelope_cents
+    client.sign_in_as(db.session.scalar(sa.select(User).filter_by(email="membre.comite@example.org")))
+    rules = text_of(client.get(f"/consultations/{consultation.slug}/comite/selection/regles"))
+    assert "parts égales" in rules.lower()
+
+
+def test_in_results_the_demo_has_published_laureates_within_the_envelope(client):
+    consultation = load_demo(PhaseKind.RESULTS)
+    db.session.commit()
+    laureates = db.session.scalars(sa.select(Proposal).where(Proposal.answer_state == "laureate")).all()
+    assert consultation.results_published_at is not None
+    assert 0 < sum(proposal.granted_amount_cents for proposal in laureates) <= consultation.budget_envelope_cents
+    page = text_of(client.get(f"/consultations/{consultation.slug}/resultats"))
+    assert all(proposal.title in page for proposal in laureates)

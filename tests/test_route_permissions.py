@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from app.consultations.models import PhaseKind
+from app.core import clock
 from app.organizations.models import MembershipStatus
 from tests.factories import (make_comment, make_consultation, make_issue, make_member, make_organization,
                              make_proposal, make_suggestion, make_user, seat)
@@ -43,6 +44,12 @@ class World:
 
     def issue_path(self, action: str = "") -> str:
         return f"/consultations/{self.consultation.slug}/comite/enjeux/{make_issue(self.consultation).id}{action}"
+
+    def laureate_service_path(self) -> str:
+        """The catalogue page of a laureate service, its consultation's results published."""
+        service = make_proposal(self.consultation, self.organization, kind="service", answer_state="laureate")
+        self.consultation.results_published_at = clock.now()
+        return f"/consultations/{self.consultation.slug}/resultats/services/{service.id}"
 
     def merge_path(self, action: str = "") -> str:
         """A page of a merge made (in deliberation, before this support phase was set up) of two proposals."""
@@ -207,6 +214,29 @@ ROUTES = {
                       only(302, *COMMITTEE)),
     "links.remove": ("POST", lambda w: f"/consultations/{w.consultation.slug}/comite/besoins-services/retirer",
                      only(302, *COMMITTEE)),
+    # Readable by the committee in any stage: before supports close, the page says when it will show more.
+    "selection.rankings": ("GET", lambda w: f"/consultations/{w.consultation.slug}/comite/selection",
+                           only(200, *COMMITTEE)),
+    "selection.rules": ("GET", lambda w: f"/consultations/{w.consultation.slug}/comite/selection/regles",
+                        only(200, *COMMITTEE)),
+    # Decisions and answers: readable by the committee in any stage; written during the selection (in the support
+    # phase, told why and sent back); published by the chair alone (the page says why to the others).
+    "decisions.index": ("GET", lambda w: f"/consultations/{w.consultation.slug}/comite/decisions",
+                        only(200, *COMMITTEE)),
+    "decisions.decide": ("GET", lambda w: f"/consultations/{w.consultation.slug}/comite/decisions/{w.proposal.id}",
+                         only(200, *COMMITTEE)),
+    "decisions.templates": ("GET", lambda w: f"/consultations/{w.consultation.slug}/comite/decisions/modeles",
+                            only(200, *COMMITTEE)),
+    "decisions.apply_templates": ("POST",
+                                  lambda w: f"/consultations/{w.consultation.slug}/comite/decisions/appliquer",
+                                  only(302, *COMMITTEE)),
+    "decisions.publish": ("GET", lambda w: f"/consultations/{w.consultation.slug}/comite/decisions/publier",
+                          only(200, *COMMITTEE)),
+    # Public results: until the chair publishes, the pages say so (and a service's page is not found).
+    "results.results": ("GET", lambda w: f"/consultations/{w.consultation.slug}/resultats", everyone(200)),
+    "results.catalogue": ("GET", lambda w: f"/consultations/{w.consultation.slug}/resultats/services",
+                          everyone(200)),
+    "results.service": ("GET", lambda w: w.laureate_service_path(), everyone(200)),
 }
 
 

@@ -28,8 +28,9 @@ def _signed_in_account() -> str:
     return f"account:{current_user.id}" if current_user.is_authenticated else get_remote_address()
 
 
-def _account_change_limits(view):
-    """Changes to one's account ask for the password: limited as sign-in is, one count for all of them."""
+def password_entry_limits(view):
+    """Pages where a signed-in person types their password again (account changes, publishing results): limited
+    as sign-in is, one count for all of them."""
     view = limiter.shared_limit(_sign_in_limit, "account-change", methods=["POST"], key_func=_signed_in_account)(view)
     return limiter.shared_limit(_sign_in_limit, "account-change-by-address", methods=["POST"])(view)
 
@@ -124,7 +125,7 @@ def _change_page(form, title: str, button: str):
 
 @bp.route("/nom", methods=["GET", "POST"])
 @login_required
-@_account_change_limits
+@password_entry_limits
 def change_name():
     form = NameForm(obj=current_user)
     if form.validate_on_submit() and attempt(lambda: services.rename(current_user, form.name.data), form=form,
@@ -135,7 +136,7 @@ def change_name():
 
 @bp.route("/adresse", methods=["GET", "POST"])
 @login_required
-@_account_change_limits
+@password_entry_limits
 def change_email():
     form = EmailChangeForm()
     # The same answer whether or not the address is another account's (see the service).
@@ -158,7 +159,7 @@ def confirm_new_email(token: str):
 
 @bp.route("/mot-de-passe", methods=["GET", "POST"])
 @login_required
-@_account_change_limits
+@password_entry_limits
 def change_password():
     form = PasswordChangeForm()
     user = current_user._get_current_object()

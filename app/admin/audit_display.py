@@ -26,7 +26,7 @@ from app.core.audit import AuditEntry
 from app.core.web import euros, paris_datetime
 from app.extensions import db
 from app.organizations.models import Membership, MembershipRole, Organization, OrganizationKind
-from app.proposals.models import Comment, Proposal
+from app.proposals.models import AnswerState, Comment, Proposal
 
 # %(actor)s: who acted; %(subject)s: what the entry is about, linked; %(user)s: the person in its data.
 SENTENCES = {
@@ -60,6 +60,11 @@ SENTENCES = {
     "proposal.merge": _l("%(actor)s a fusionné des propositions en %(subject)s"),
     "proposal.unmerge": _l("%(actor)s a défait la fusion qui avait donné %(subject)s"),
     "decidim.import": _l("%(actor)s a importé des propositions Decidim dans %(subject)s"),
+    "decision.decide": _l("%(actor)s a pris une décision sur %(subject)s"),
+    "decision.answer": _l("%(actor)s a écrit la réponse du comité à %(subject)s"),
+    "decision.template": _l("%(actor)s a modifié un modèle de réponse de %(subject)s"),
+    "decision.apply_templates": _l("%(actor)s a appliqué les modèles de réponse à des propositions de %(subject)s"),
+    "results.publish": _l("%(actor)s a publié les réponses du comité de %(subject)s"),
 }
 UNKNOWN_ACTION = _l("%(actor)s : %(action)s, %(subject)s")
 
@@ -309,6 +314,29 @@ def _conflict_details(data: dict) -> list[str]:
     return details
 
 
+def _answer_state(state: str) -> str:
+    return AnswerState(state).label if state in AnswerState._value2member_map_ else state
+
+
+def _decision_details(data: dict) -> list[str]:
+    amount = data.get("granted_amount_cents")
+    requested = data.get("requested_budget_cents")
+    return [_pair(_("Décision"), _answer_state(data["state"])),
+            *([_pair(_("Montant accordé"), euros(amount))] if amount else []),
+            *([_pair(_("Budget demandé"), euros(requested))] if amount and requested else [])]
+
+
+def _text_change_details(data: dict) -> list[str]:
+    state = [_pair(_("Modèle"), _answer_state(data["state"]))] if "state" in data else []
+    return [*state, _pair(_("Texte"), _change([data["before"], data.get("text", data.get("body", ""))]))]
+
+
+def _publication_details(data: dict) -> list[str]:
+    return [_pair(_("Réponses publiées"), data["answers"]), _pair(_("Lauréates"), data["laureates"]),
+            _pair(_("Montant accordé"), euros(data["granted_cents"])),
+            _pair(_("Empreinte SHA-256 de ce qui a été publié"), data["digest"])]
+
+
 def _merge_details(data: dict) -> list[str]:
     """The merged proposal's title, its originals (restored, for an unmerge) and, for a merge, its carrier."""
     origins = ", ".join(_("« %(title)s » (n° %(id)s)", title=title, id=id_)
@@ -361,4 +389,10 @@ DETAILS = {
     "evaluation.note": lambda data: [_("En réponse à une autre note")] if data.get("reply_to") else [],
     "link.confirm": _link_details,
     "link.remove": _link_details,
+    "decision.decide": _decision_details,
+    "decision.answer": _text_change_details,
+    "decision.template": _text_change_details,
+    "decision.apply_templates": lambda data: [_pair(_("Propositions"), len(data["proposals"])),
+                                              _pair(_("États"), ", ".join(map(_answer_state, data["states"])))],
+    "results.publish": _publication_details,
 }

@@ -1,5 +1,6 @@
 """JSON shapes of the API, with stable field names (documented in the OpenAPI document later)."""
 
+from app.committee.permissions import public_answer
 from app.consultations.models import Consultation
 from app.core.web import public_url
 from app.organizations.models import Organization
@@ -46,7 +47,7 @@ def consultation_json(consultation: Consultation, *, full: bool = False) -> dict
 
 def proposal_json(proposal: Proposal, *, support_count: int | None) -> dict:
     """A proposal as published; `support_count` is None while the consultation hides counts."""
-    organization = proposal.organization
+    organization, answer = proposal.organization, public_answer(proposal)
     data = {
         "id": proposal.id, "consultation": proposal.consultation.slug, "kind": proposal.kind,
         "state": proposal.state, "title": proposal.title, "summary": proposal.summary, "body": proposal.body,
@@ -54,8 +55,8 @@ def proposal_json(proposal: Proposal, *, support_count: int | None) -> dict:
                          "departement": organization.departement_code,
                          "is_ansm_eligible": organization.is_ansm_eligible},
         "themes": [theme.name for theme in proposal.themes], "territory_tags": proposal.tags,
-        "answer_state": proposal.answer_state, "answer_text": proposal.answer_text,
-        "granted_amount_cents": proposal.granted_amount_cents,
+        # Nothing of the committee's answer before the chair publishes it.
+        "answer_state": answer.state, "answer_text": answer.text, "granted_amount_cents": answer.granted_amount_cents,
         "support_count": support_count, "comment_count": proposal.comment_count,
         # Votes a proposal imported from Decidim had there: a record, never supports of organizations.
         "imported_vote_count": proposal.imported_vote_count,

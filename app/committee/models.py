@@ -160,3 +160,20 @@ class ClusterSuggestion(db.Model):
 
     consultation = relationship("Consultation")
     requested_by = relationship("User")
+
+
+class AnswerTemplate(db.Model):
+    """A consultation's model of answer for one answer state, with placeholders (app/committee/decisions.py):
+    applied in bulk to proposals in that state, each answer then edited one by one."""
+
+    __tablename__ = "answer_templates"
+    __table_args__ = (sa.UniqueConstraint("consultation_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(sa.ForeignKey("consultations.id"))
+    state: Mapped[str] = mapped_column(sa.String(14))
+    body: Mapped[str] = mapped_column(sa.Text)
+    updated_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    consultation = relationship("Consultation")

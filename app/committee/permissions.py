@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from app.committee.models import CommitteeSeat, ConflictDeclaration, Issue
-from app.consultations.models import Consultation
-from app.consultations.phases import allows
+from app.consultations.models import Consultation, PhaseKind
+from app.consultations.phases import allows, has_ended
 from app.extensions import db
 from app.organizations.models import Membership, MembershipStatus
-from app.proposals.models import Proposal, ProposalCosponsor, ProposalState
+from app.proposals.models import AnswerState, Proposal, ProposalCosponsor, ProposalState
 
 
 def committee_seat(consultation: Consultation, user) -> CommitteeSeat | None:
@@ -69,6 +69,16 @@ def why_not_cluster(user, consultation: Consultation, now: datetime | None = Non
     return None
 
 
+def why_not_see_decision_support(user, consultation: Consultation, now: datetime | None = None) -> str | None:
+    """Committee members and admins read the rankings and the budget rules' selections once the support
+    window has ended (deliberation, selection and after): before, the supports they count still move."""
+    if not can_see_committee_space(user, consultation):
+        return _("Seuls les membres du comité et l'équipe d'administration consultent l'aide à la décision.")
+    if not has_ended(consultation, PhaseKind.SUPPORT, now):
+        return _("Les classements et les règles budgétaires s'affichent une fois la période de soutien close.")
+    return None
+
+
 def why_not_merge(user, consultation: Consultation, now: datetime | None = None) -> str | None:
     """Committee members (the chair among them) and admins merge proposals and undo merges while the stage
     allows it: during deliberation, once supports can no longer move (never in the support window)."""
@@ -84,12 +94,71 @@ def answers_are_public(consultation: Consultation) -> bool:
     return consultation.results_published_at is not None
 
 
+class PublicAnswer:
+    """The committee's answer to a proposal as pages, lists, the API and mails show it: none at all until the
+    chair has published the answers (the committee's drafts stay its own). Columns are read only when asked,
+    so that a card reading the state loads no text."""
+
+    def __init__(self, proposal: Proposal):
+        self.proposal = proposal
+        self.is_published = answers_are_public(proposal.consultation)
+
+    @property
+    def state(self) -> str:
+        return self.proposal.answer_state if self.is_published else AnswerState.NOT_ANSWERED
+
+    @property
+    def text(self) -> str | None:
+        return self.proposal.answer_text if self.is_published else None
+
+    @property
+    def granted_amount_cents(self) -> int | None:
+        return self.proposal.granted_amount_cents if self.is_published else None
+
+    @property
+    def label(self) -> str:
+        return AnswerState(self.state).label
+
+    @property
+    def is_given(self) -> bool:
+        return self.state != AnswerState.NOT_ANSWERED
+
+
+def public_answer(proposal: Proposal) -> PublicAnswer:
+    return PublicAnswer(proposal)
+
+
+def why_not_decide(user, consultation: Consultation, now: datetime | None = None) -> str | None:
+    """Committee members (the chair among them) and admins decide laureates and write answers while the
+    selection allows it, until the answers are published."""
+    if not can_see_committee_space(user, consultation):
+        return _("Seuls les membres du comité et l'équipe d'administration décident des lauréats et des réponses.")
+    if answers_are_public(consultation):
+        return _("Les réponses sont publiées : les décisions et les réponses ne changent plus.")
+    if not (allows(consultation, "select", now) and allows(consultation, "answer", now)):
+        return _("Les lauréats se désignent et les réponses s'écrivent pendant la sélection des lauréats.")
+    return None
+
+
+def why_not_publish_results(user, consultation: Consultation, now: datetime | None = None) -> str | None:
+    """The chair of the committee alone publishes the answers, once, during the selection."""
+    if not is_committee_chair(user, consultation):
+        return _("Seul le président ou la présidente du comité publie les réponses.")
+    if answers_are_public(consultation):
+        return _("Les réponses sont déjà publiées.")
+    if not allows(consultation, "publish_results", now):
+        return _("Les réponses se publient pendant la sélection des lauréats.")
+    return None
+
+
 def issues_are_public(consultation: Consultation, now: datetime | None = None) -> bool:
-    return allows(consultation, "see_results", now)
+    """The major issues are public from the results stage on, and as soon as the chair publishes the answers
+    (which may come before that stage starts)."""
+    return answers_are_public(consultation) or allows(consultation, "see_results", now)
 
 
 def can_see_issue(user, issue: Issue, now: datetime | None = None) -> bool:
-    """An issue's page is the committee's own until the results are public."""
+    """An issue's page is the committee's own until the results are public (issues_are_public)."""
     consultation = issue.consultation
     return can_see_committee_space(user, consultation) or issues_are_public(consultation, now)
 

@@ -51,6 +51,8 @@ class Consultation(db.Model):
     eligible_kinds: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     # Set when the chair publishes the committee's answers, all at once: nothing of them is public before.
     results_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SHA-256 of what was published then (app/committee/decisions.py, `published_digest`).
+    results_digest: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     phases = relationship("Phase", back_populates="consultation", cascade="all, delete-orphan",

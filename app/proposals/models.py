@@ -103,6 +103,10 @@ class Proposal(db.Model):
         sa.Index("ix_proposals_listing", "consultation_id", "state", "hidden_at",
                  postgresql_include=["id", "kind", "published_at", "support_count", "comment_count",
                                      "merged_into_id"]),
+        # A merged proposal's originals, found from it. Partial, like the next one, so that the planner never
+        # takes it for a listing (which asks for merged_into_id IS NULL: nearly every row).
+        sa.Index("ix_proposals_merged_into_id", "merged_into_id", sqlite_where=sa.text("merged_into_id IS NOT NULL"),
+                 postgresql_where=sa.text("merged_into_id IS NOT NULL")),
         # A Decidim proposal comes into a consultation once: importing its file again updates it. Partial,
         # so that the planner never takes it for a consultation's listing (ix_proposals_listing covers that).
         sa.Index("uq_proposals_consultation_id_decidim_id", "consultation_id", "decidim_id", unique=True,
@@ -136,7 +140,7 @@ class Proposal(db.Model):
     # The committee's answer
     # Merging (app/committee/merging.py): an original points to the proposal it was merged into and leaves
     # the lists; the proposal made by merging keeps who merged and when.
-    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proposals.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proposals.id"))
     merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     merged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     issue_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issues.id"), index=True)  # one major issue at most
@@ -144,6 +148,10 @@ class Proposal(db.Model):
     answer_text: Mapped[str | None] = mapped_column(sa.Text)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     granted_amount_cents: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # The decision behind the answer (app/committee/decisions.py): why, by whom, when; a draft until published.
+    decision_reason: Mapped[str | None] = mapped_column(sa.Text)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Counters, written in the same transaction as what they count
     support_count: Mapped[int] = mapped_column(default=0)
     comment_count: Mapped[int] = mapped_column(default=0)
@@ -170,6 +178,7 @@ class Proposal(db.Model):
                             order_by="ProposalVersion.number")
     merged_into = relationship("Proposal", remote_side=[id])
     merged_by = relationship("User", foreign_keys=[merged_by_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
 
     @property
     def kind_label(self) -> str:

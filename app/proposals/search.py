@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
+from app.committee.permissions import answers_are_public
 from app.consultations.models import Consultation
 from app.extensions import db
 from app.organizations.models import Organization
@@ -88,7 +89,7 @@ def matching_ids(consultation: Consultation, filters: ProposalFilters):
         statement = statement.where(full_text_condition(filters.q.strip(), words))
     if filters.kind:
         statement = statement.where(Proposal.kind == filters.kind)
-    if filters.answer_state:
+    if filters.answer_state and answers_are_public(consultation):  # drafted answers must not show through a filter
         statement = statement.where(Proposal.answer_state == filters.answer_state)
     if filters.theme_id:
         statement = statement.where(Proposal.id.in_(sa.select(proposal_themes.c.proposal_id)

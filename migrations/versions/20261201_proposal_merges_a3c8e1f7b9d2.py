@@ -31,13 +31,15 @@ def upgrade() -> None:
     op.add_column('proposals', sa.Column('merged_by_id', sa.Integer(), sa.ForeignKey(
         'users.id', name=op.f('fk_proposals_merged_by_id_users')), nullable=True),
         inline_references=op.get_bind().dialect.name == 'sqlite')
-    op.create_index(op.f('ix_proposals_merged_into_id'), 'proposals', ['merged_into_id'], unique=False)
+    op.create_index('ix_proposals_merged_into_id', 'proposals', ['merged_into_id'], unique=False,
+                    sqlite_where=sa.text('merged_into_id IS NOT NULL'),
+                    postgresql_where=sa.text('merged_into_id IS NOT NULL'))
     # Lists leave merged originals out: the listing index holds the column, for index-only scans.
     _listing_index(['id', 'kind', 'published_at', 'support_count', 'comment_count', 'merged_into_id'])
 
 
 def downgrade() -> None:
     _listing_index(['id', 'kind', 'published_at', 'support_count', 'comment_count'])
-    op.drop_index(op.f('ix_proposals_merged_into_id'), table_name='proposals')
+    op.drop_index('ix_proposals_merged_into_id', table_name='proposals')
     op.drop_column('proposals', 'merged_by_id')  # ALTER TABLE … DROP COLUMN on SQLite too (3.35+), no copy
     op.drop_column('proposals', 'merged_at')

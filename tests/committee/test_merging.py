@@ -25,8 +25,8 @@ from app.proposals.search import ProposalFilters, matching_ids
 from app.votes import permissions as vote_permissions
 from app.votes.models import Support, SupportQuota
 from app.votes.services import digest_of, frozen_tally, tally_file, tally_rows
-from tests.factories import (make_comment, make_consultation, make_issue, make_member, make_organization,
-                             make_proposal, make_support, make_user, seat)
+from tests.factories import (make_comment, make_consultation, make_counted_support, make_issue, make_member,
+                             make_organization, make_proposal, make_support, make_user, seat)
 from tests.helpers import text_of
 
 
@@ -40,17 +40,6 @@ def member(consultation):
     return seat(consultation, make_user(name="Karim Benali")).user
 
 
-def cast(proposal: Proposal, organization) -> Support:
-    """A support as the support window left it: the organization's quota taken, the proposal's count moved."""
-    support = make_support(proposal, organization)
-    quota = db.session.get(SupportQuota, (proposal.consultation_id, organization.id))
-    if quota is None:
-        quota = SupportQuota(consultation_id=proposal.consultation_id, organization_id=organization.id, used=0)
-        db.session.add(quota)
-    quota.used += 1
-    proposal.support_count += 1
-    db.session.commit()
-    return support
 
 
 @pytest.fixture
@@ -65,10 +54,10 @@ def duplicates(consultation):
     second.territory_tags = [ProposalTerritoryTag(tag="rural")]
     make_issue(consultation, "Cantines", proposals=[first, second])
     aurillac, murat, riom = (make_organization(name) for name in ("Aurillac", "Murat", "Riom-ès-Montagnes"))
-    cast(first, aurillac)
-    cast(second, aurillac)
-    cast(first, murat)
-    cast(second, riom)
+    make_counted_support(first, aurillac)
+    make_counted_support(second, aurillac)
+    make_counted_support(first, murat)
+    make_counted_support(second, riom)
     return first, second
 
 

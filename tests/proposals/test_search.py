@@ -43,6 +43,8 @@ def catalogue(consultation):
     tagged(make_proposal(consultation, corse, title="Aidants numériques", themes=[online, inclusion],
                          answer_state="evaluating"), "rural", "montagne")
     tagged(make_proposal(make_consultation(), saint_flour, title="Autre consultation"), "rural")
+    consultation.results_published_at = clock.now()  # answers filter only once published
+    db.session.commit()
     return consultation
 
 

@@ -60,6 +60,13 @@ class Config:
     # What that audit found: "non", "partielle" or "totale" (without an audit the site is "non conforme").
     ACCESSIBILITY_CONFORMITY = os.environ.get("ACCESSIBILITY_CONFORMITY", "non")
     LEGAL_PAGES_DIR = os.environ.get("LEGAL_PAGES_DIR")
+    # Who answers requests about personal data (a data protection officer's name and address, a form's
+    # URL…), shown on the personal-data page; unset: OPERATOR_CONTACT_EMAIL.
+    PERSONAL_DATA_CONTACT = os.environ.get("PERSONAL_DATA_CONTACT", "")
+    # Retention (`flask --app wsgi accounts purge`, stated on the personal-data page): days without a sign-in
+    # after which an account is deleted, and days an unconfirmed sign-up waits for its confirmation.
+    INACTIVE_ACCOUNT_RETENTION_DAYS = int(os.environ.get("INACTIVE_ACCOUNT_RETENTION_DAYS", str(3 * 365)))
+    UNCONFIRMED_ACCOUNT_RETENTION_DAYS = int(os.environ.get("UNCONFIRMED_ACCOUNT_RETENTION_DAYS", "7"))
     NODE_MODULES = Path(os.environ.get("NODE_MODULES", ROOT / "node_modules"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

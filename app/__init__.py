@@ -31,7 +31,10 @@ from app.demo import demo_cli
 from app.extensions import babel, csrf, db, limiter, login_manager
 from app.legal.views import bp as legal_bp
 from app.opendata.decidim import decidim_cli
+from app.opendata import sizes as opendata_sizes
 from app.opendata.pabulib import pabulib_cli
+from app.opendata.statistics_views import bp as statistics_bp
+from app.opendata.views import bp as opendata_bp
 from app.organizations.directory import directory_cli
 from app.organizations.views import bp as organizations_bp
 from app.proposals import vectors
@@ -64,11 +67,13 @@ def create_app(config: str | object | None = None, **overrides) -> Flask:
     account_sessions.init_app(app)
     web.init_app(app)
     security.init_app(app)
-    jobs.init_app(app, {vectors.KIND: vectors.compute_vectors, suggestions.KIND: suggestions.compute_suggestions})
+    jobs.init_app(app, {vectors.KIND: vectors.compute_vectors, suggestions.KIND: suggestions.compute_suggestions,
+                         opendata_sizes.KIND: opendata_sizes.count_sizes})
     app.url_map.converters["int"] = IdConverter  # before any route is added
     for blueprint in (accounts_bp, organizations_bp, consultations_bp, proposals_bp, votes_bp, admin_bp,
                       api_bp, legal_bp, committee_bp, suggestions_bp, evaluation_bp,
-                      links_bp, merging_bp, selection_bp, decisions_bp, results_bp):
+                      links_bp, merging_bp, selection_bp, decisions_bp, results_bp, statistics_bp,
+                      opendata_bp):
         app.register_blueprint(blueprint)
     for group in (mail_cli, jobs_cli, directory_cli, demo_cli, audit_cli, decidim_cli, committee_cli,
                   pabulib_cli):

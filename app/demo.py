@@ -106,6 +106,7 @@ def _organization(kind: OrganizationKind, code: str, name: str, population: int 
     if organization is None:
         organization = Organization(kind=kind.value, insee_code=code, name=name, search_name=normalize_name(name),
                                     population=population, departement_code=departement, is_verified=True,
+                                    region_code=code if kind == OrganizationKind.REGION else None,  # as the directory
                                     siren=code if kind == OrganizationKind.EPCI else None)
         db.session.add(organization)
         db.session.flush()

@@ -13,8 +13,9 @@ scenarios, each for --duration seconds after a short warm-up: the index in its d
 order, the index filtered by theme and kind, the index with a full-text search (several French
 queries), the index sorted by date or counts, and the pages of random published proposals;
 `--reference` adds a page without any query. On a database whose results are published
-(bench/results_stage.py), two more scenarios: the results page (with pages of its ranking) and the
-catalogue of laureate services (with its filters and each service's page).
+(bench/results_stage.py), three more scenarios: the results page, its ranking by supports with every
+answer (pages and filters), and the catalogue of laureate services (with its filters and each service's
+page).
 wrk keeps no cookies, so each request is a first visit with its own shuffle seed. `--connections
 1,50` also measures one reader at a time, which gives the time a request costs without queueing.
 Prints a table (Markdown) with requests/s, p50, p95, p99, non-2xx answers, the CPU one request
@@ -116,12 +117,13 @@ def scenario_paths(url: str) -> dict[str, list[str]]:
     engine.dispose()
     index = f"/consultations/{slug}/propositions"
     results = f"/consultations/{slug}/resultats"
-    # The results pages, once bench/results_stage.py has published the answers: the page itself (and pages of
-    # its ranking, filtered or not), the catalogue (filtered or not) and each laureate service's page.
+    # The results pages, once bench/results_stage.py has published the answers: the page itself, its ranking
+    # (first pages and others, filtered or not), the catalogue (filtered or not) and each laureate service's page.
     results_scenarios = {
-        "results page (and pages of its ranking)": [results] * 10 + [
-            f"{results}?{query}" for query in ("page=2", "page=10", "page=100", "reponse=laureate",
-                                               "reponse=not_retained&page=3", "kind=service")],
+        "results page": [results],
+        "ranking by supports with the answers": [f"{results}/classement"] * 5 + [
+            f"{results}/classement?{query}" for query in ("page=2", "page=10", "page=100", "reponse=laureate",
+                                                          "reponse=not_retained&page=3", "kind=service")],
         "catalogue of laureate services (and their pages)": [f"{results}/services"] * 5 + [
             f"{results}/services?{urllib.parse.urlencode({name: value})}" for _, *values in services
             for name, value in zip(("maturity", "structure", "licence"), values) if value] + [

@@ -95,7 +95,7 @@ def form_offered(client, world, role, url: str) -> dict:  # noqa: F811
              "/adhesions/a-traiter", "/admin/moderation", f"/admin/consultations/{world.consultation.id}/comite"]
     for host in hosts:
         page = signed_in(client, world, role).get(host)
-        if page.status_code == 200:
+        if page.status_code == 200 and page.mimetype == "text/html":  # not a download (a zip, a CSV)
             reader = FormReader(host)
             reader.feed(page.get_data(as_text=True))
             if url in reader.forms:

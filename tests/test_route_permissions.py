@@ -110,6 +110,8 @@ ROUTES = {
     "accounts.confirm_new_email": ("GET", lambda w: "/compte/adresse/confirmer/jeton-invalide", everyone(302)),
     "accounts.change_password": ("GET", lambda w: "/compte/mot-de-passe", signed_in(200)),
     "accounts.contributions": ("GET", lambda w: "/compte/contributions", signed_in(200)),
+    "accounts.download_personal_data": ("GET", lambda w: "/compte/mes-donnees.json", signed_in(200)),
+    "accounts.delete_account": ("GET", lambda w: "/compte/supprimer", signed_in(200)),
     "organizations.search": ("GET", lambda w: "/collectivites/?q=flour", everyone(200)),
     "organizations.detail": ("GET", lambda w: f"/collectivites/{w.organization.id}", everyone(200)),
     "organizations.join": ("POST", lambda w: f"/collectivites/{w.organization.id}/rejoindre", signed_in(302)),
@@ -162,6 +164,20 @@ ROUTES = {
     "api.consultation_proposals": ("GET", lambda w: f"/api/v1/consultations/{w.consultation.slug}/proposals",
                                    everyone(200)),
     "api.proposal": ("GET", lambda w: f"/api/v1/proposals/{w.proposal.id}", everyone(200)),
+    "api.openapi": ("GET", lambda w: "/api/v1/openapi.json", everyone(200)),
+    "api.docs": ("GET", lambda w: "/api/v1/docs", everyone(200)),
+    "api.participants": ("GET", lambda w: f"/api/v1/consultations/{w.consultation.slug}/organizations",
+                         everyone(200)),
+    "api.audit_log": ("GET", lambda w: "/api/v1/audit", everyone(200)),
+    "api.statistics": ("GET", lambda w: f"/api/v1/consultations/{w.consultation.slug}/statistics", everyone(200)),
+    # The API shows what the public sees: in the support phase, issues, answers, laureates and the tally are
+    # unknown to all, the committee included (tests/api show them once published).
+    "api.issues": ("GET", lambda w: f"/api/v1/consultations/{w.consultation.slug}/issues", everyone(404)),
+    "api.issue": ("GET", lambda w: f"/api/v1/consultations/{w.consultation.slug}/issues/"
+                                   f"{make_issue(w.consultation).id}", everyone(404)),
+    "api.answers": ("GET", lambda w: f"/api/v1/consultations/{w.consultation.slug}/answers", everyone(404)),
+    "api.laureates": ("GET", lambda w: f"/api/v1/consultations/{w.consultation.slug}/laureates", everyone(404)),
+    "api.tally": ("GET", lambda w: f"/api/v1/consultations/{w.consultation.slug}/tally", everyone(404)),
     "admin.moderation_queue": ("GET", lambda w: "/admin/moderation", ADMIN_PAGE),
     "admin.moderate": ("POST", lambda w: f"/admin/moderation/comment/{w.comment.id}/hide", only(302, "admin")),
     "admin.block_user": ("POST", lambda w: f"/admin/comptes/{w.users['user'].id}/suspendre", only(302, "admin")),
@@ -234,9 +250,17 @@ ROUTES = {
                           only(200, *COMMITTEE)),
     # Public results: until the chair publishes, the pages say so (and a service's page is not found).
     "results.results": ("GET", lambda w: f"/consultations/{w.consultation.slug}/resultats", everyone(200)),
+    "results.ranking": ("GET", lambda w: f"/consultations/{w.consultation.slug}/resultats/classement", everyone(200)),
     "results.catalogue": ("GET", lambda w: f"/consultations/{w.consultation.slug}/resultats/services",
                           everyone(200)),
     "results.service": ("GET", lambda w: w.laureate_service_path(), everyone(200)),
+    # Open data: the same files for everyone; a file not published yet is not found.
+    "opendata.index": ("GET", lambda w: f"/consultations/{w.consultation.slug}/donnees-ouvertes", everyone(200)),
+    "opendata.download": ("GET", lambda w: f"/consultations/{w.consultation.slug}/donnees-ouvertes/propositions.csv",
+                          everyone(200)),
+    "opendata.archive": ("GET", lambda w: f"/consultations/{w.consultation.slug}/donnees-ouvertes.zip", everyone(200)),
+    # Public statistics, in every phase (what comes from supports shows once counts are no longer hidden).
+    "statistics.statistics": ("GET", lambda w: f"/consultations/{w.consultation.slug}/statistiques", everyone(200)),
 }
 
 

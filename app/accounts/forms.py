@@ -76,3 +76,7 @@ class PasswordChangeForm(FlaskForm):
     current_password = current_password_field()
     password = new_password_field()
     confirm = confirm_password_field()
+
+
+class AccountDeletionForm(FlaskForm):
+    current_password = current_password_field()

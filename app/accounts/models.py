@@ -25,6 +25,11 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # The language of the mails they receive: the one they last chose on the site.
     locale: Mapped[str] = mapped_column(sa.String(5), default="fr", server_default="fr")
+    # The last sign-in (None: none since sign-up), from which the retention command counts inactivity.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the account is deleted (app/accounts/personal_data.py): the row stays only while other rows point
+    # to it (contributions, supports, journals), under a name that says the person's role, not who they were.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     memberships = relationship("Membership", back_populates="user", foreign_keys="Membership.user_id")
 
@@ -43,8 +48,12 @@ class User(UserMixin, db.Model):
     __hash__ = object.__hash__
 
     @property
-    def is_active(self) -> bool:  # Flask-Login refuses sessions of blocked users
-        return self.blocked_at is None
+    def is_active(self) -> bool:  # Flask-Login refuses sessions of blocked and deleted users
+        return self.blocked_at is None and self.deleted_at is None
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
     @property
     def is_confirmed(self) -> bool:

@@ -171,6 +171,7 @@ def sign_in(email: str, password: str) -> User:
     """Authenticate, and open a session whose token `user.get_id()` gives for the cookie."""
     user = authenticate(email, password)
     start_session(user)
+    user.last_seen_at = clock.now()  # retention counts inactivity from here (app/accounts/personal_data.py)
     return user
 
 

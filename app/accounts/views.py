@@ -1,17 +1,22 @@
-"""Sign-up, confirmation, sign-in and out, password reset, the account page and its changes."""
+"""Sign-up, confirmation, sign-in and out, password reset, the account page and its changes, one's own data and
+the account's deletion."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+import json
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.accounts import services, sessions
-from app.accounts.forms import (EmailChangeForm, EmailForm, NameForm, NewPasswordForm, PasswordChangeForm,
-                                SignInForm, SignUpForm)
+from app.accounts import personal_data, services, sessions
+from app.accounts.forms import (AccountDeletionForm, EmailChangeForm, EmailForm, NameForm, NewPasswordForm,
+                                PasswordChangeForm, SignInForm, SignUpForm)
 from app.core.web import attempt, safe_next_url
 from app.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__, url_prefix="/compte")
+bp.cli.add_command(personal_data.purge_command)  # flask --app wsgi accounts purge [--dry-run]
+bp.add_app_template_global(personal_data.retention_periods)  # stated on the personal-data page
 
 
 def _sign_in_limit() -> str:
@@ -176,3 +181,28 @@ def change_password():
 def contributions():
     return render_template("accounts/contributions.html", groups=services.contributions_of(current_user),
                            last_change=services.last_change)
+
+
+@bp.get("/mes-donnees.json")
+@login_required
+def download_personal_data():
+    content = json.dumps(personal_data.personal_data_of(current_user), ensure_ascii=False, indent=2)
+    return Response(content, mimetype="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="agora-mes-donnees.json"',
+                             "Cache-Control": "no-store"})
+
+
+@bp.route("/supprimer", methods=["GET", "POST"])
+@login_required
+@password_entry_limits
+def delete_account():
+    form = AccountDeletionForm()
+    user = current_user._get_current_object()
+    if form.validate_on_submit() and attempt(
+            lambda: personal_data.delete_own_account(user, form.current_password.data, source=request.path),
+            form=form, success=_("Votre compte est supprimé."))[0]:
+        logout_user()  # its sessions are gone: this browser's cookie is cleared too
+        return redirect(url_for("consultations.home"))
+    return render_template("accounts/delete.html", form=form, title=_("Supprimer mon compte"),
+                           button=_("Supprimer définitivement mon compte"),
+                           supports=personal_data.supports_at_deletion(user))

@@ -40,6 +40,7 @@ SENTENCES = {
     "moderation.hide": _l("%(actor)s a masqué %(subject)s"),
     "moderation.restore": _l("%(actor)s a rétabli %(subject)s"),
     "moderation.block_user": _l("%(actor)s a suspendu %(subject)s"),
+    "account.delete": _l("%(actor)s a supprimé %(subject)s"),
     "issue.create": _l("%(actor)s a créé %(subject)s"),
     "issue.update": _l("%(actor)s a modifié %(subject)s"),
     "issue.move": _l("%(actor)s a déplacé %(subject)s dans l'ordre des grands enjeux"),
@@ -251,6 +252,17 @@ def _import_details(data: dict) -> list[str]:
             _pair(_("Mises à jour"), data["updated"]), _pair(_("Ignorées"), data["skipped"])]
 
 
+DELETION_CAUSES = {"request": _l("à la demande de la personne"),
+                   "inactive": _l("compte inactif depuis la durée de conservation"),
+                   "unconfirmed": _l("inscription jamais confirmée")}
+
+
+def _deletion_details(data: dict) -> list[str]:
+    return [_pair(_("Cause"), DELETION_CAUSES.get(data["cause"], data["cause"])),
+            _pair(_("Soutiens retirés"), data["supports_withdrawn"]),
+            _pair(_("Soutiens conservés dans le décompte"), data["supports_kept"])]
+
+
 def _membership_details(data: dict) -> list[str]:
     return [_pair(_("Rôle"), MembershipRole(data["role"]).label)]
 
@@ -361,6 +373,7 @@ def _suggestion_accept_details(data: dict) -> list[str]:
 
 
 DETAILS = {
+    "account.delete": _deletion_details,
     "consultation.create": _consultation_details,
     "consultation.update": _consultation_details,
     "committee.add": _seat_details,

@@ -6,7 +6,7 @@ The forms live here rather than in forms.py: they serve these pages only.
 """
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, SelectMultipleField, TextAreaField
@@ -99,7 +99,8 @@ def apply_templates(slug: str):
         else:
             done, applied = attempt(lambda: decisions.apply_templates(consultation, ids, by=current_user), form=form)
             if done:
-                flash(_("Modèles appliqués à %(num)d proposition(s) : relisez chaque réponse.", num=len(applied)),
+                flash(ngettext("Modèle appliqué à %(num)d proposition : relisez sa réponse.",
+                               "Modèles appliqués à %(num)d propositions : relisez chaque réponse.", len(applied)),
                       "success")
                 return redirect(url_for(".index", slug=slug))
     return _index_page(consultation, form, 400 if form.errors else 200)

@@ -1,5 +1,5 @@
-"""Charts drawn on the server as SVG images (no JavaScript): horizontal bars, and a map of France by
-département (a tile-grid cartogram, app/core/france_grid.py).
+"""Charts drawn on the server as SVG images (no JavaScript): horizontal bars, columns over time, and a map of
+France by département (a tile-grid cartogram, app/core/france_grid.py).
 
 Each chart is an `<svg role="img">` named by its `<title>` and `<desc>`; the page shows the same figures in
 a data table below it (`Chart.rows`), which is what assistive technologies read. Colours are presentation
@@ -9,6 +9,7 @@ colour says, and the legend names each class's range: nothing rests on colour al
 """
 
 import functools
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from app.core.france_grid import COLUMNS, DEPARTEMENTS, OVERSEAS_FIRST_ROW, ROWS
 
 WIDTH = 720  # viewBox units; the image scales to its container
 TEXT_COLOUR, MUTED_COLOUR, BAR_COLOUR = "#161616", "#666666", "#000091"
+# A bar of each series when a chart has several, with its class (agora.css gives the dark theme's colour).
+SERIES = ((BAR_COLOUR, "agora-chart__bar"), ("#006a6f", "agora-chart__bar agora-chart__bar--second"))
 LABEL_MAX = 70  # characters of a bar's label drawn in the image; the table gives them whole
 
 
@@ -37,12 +40,12 @@ class Chart:
 
     @property
     def is_empty(self) -> bool:
-        return not any(row[-1] for row in self.rows)
+        return not any(any(row[1:]) for row in self.rows)
 
     @property
-    def cells(self) -> list[tuple[str, str]]:
-        """The table's rows as shown: each label with its number written out."""
-        return [(label, _number(value)) for label, value in self.rows]
+    def cells(self) -> list[tuple[str, ...]]:
+        """The table's rows as shown: each label with its numbers written out."""
+        return [(label, *map(_number, values)) for label, *values in self.rows]
 
 
 def _number(value: int) -> str:
@@ -81,25 +84,103 @@ def _shortened(label: str, limit: int = LABEL_MAX) -> str:
     return label if len(label) <= limit else label[:limit - 1].rstrip() + "…"
 
 
-def bar_chart(key: str, title: str, description: str, data: list[tuple[str, int]], *,
-              headers: tuple[str, str]) -> Chart:
-    """Horizontal bars, one per (label, value), in the given order: each label above its bar, the value
-    after it, the longest bar spanning the width left by the largest value."""
-    row_height, bar_height, value_room = 46, 18, 90
-    largest = max((value for _, value in data), default=0)
+def _drawn_once(build):
+    """`build`, drawn once per process for the same figures in the same language: every visitor of a results
+    or statistics page sees the same charts, and a map is hundreds of elements. The figures are the key, so
+    a chart is never stale: new figures draw a new one."""
+    @functools.lru_cache(maxsize=256)
+    def drawn(_locale: str, key: str, title: str, description: str, data, headers: tuple) -> Chart:
+        return build(key, title, description, dict(data) if isinstance(data, frozenset) else list(data),
+                     headers=headers)
+
+    @functools.wraps(build)
+    def chart(key: str, title: str, description: str, data, *, headers) -> Chart:
+        frozen = frozenset(data.items()) if isinstance(data, dict) else tuple(map(tuple, data))
+        return drawn(str(get_locale()), key, title, description, frozen, tuple(headers))
+    return chart
+
+
+@_drawn_once
+def bar_chart(key: str, title: str, description: str, data: list[tuple], *, headers: tuple[str, ...]) -> Chart:
+    """Horizontal bars, a group per row (label, value, …) in the given order: each label above its bars, each value
+    after its bar (named by its column's header when a row has several), the longest bar spanning the width left
+    by the largest value."""
+    bar_height, bar_gap, value_room = 18, 4, 90
+    several = len(headers) > 2
+    if several:
+        value_room = 90 + 8 * max(len(header) for header in headers[1:])
+    row_height = 28 + (len(headers) - 1) * (bar_height + bar_gap) - bar_gap
+    largest = max((value for row in data for value in row[1:]), default=0)
     body = []
-    for index, (label, value) in enumerate(data):
+    for index, (label, *values) in enumerate(data):
         top = index * row_height
-        length = (WIDTH - value_room) * value / largest if largest else 0
         body.append(_element("text", _shortened(label), x=0, y=top + 15, fill=TEXT_COLOUR,
                              class_="agora-chart__text"))
-        if value:
-            body.append(_element("rect", x=0, y=top + 22, width=f"{max(length, 2):.1f}", height=bar_height,
-                                 fill=BAR_COLOUR, class_="agora-chart__bar"))
-        body.append(_element("text", _number(value), x=f"{length + 6:.1f}", y=top + 36, fill=TEXT_COLOUR,
-                             font_weight="bold", class_="agora-chart__text"))
+        for position, value in enumerate(values):
+            bar_top = top + 22 + position * (bar_height + bar_gap)
+            length = (WIDTH - value_room) * value / largest if largest else 0
+            fill, class_ = SERIES[position % len(SERIES)]
+            if value:
+                body.append(_element("rect", x=0, y=bar_top, width=f"{max(length, 2):.1f}", height=bar_height,
+                                     fill=fill, class_=class_))
+            text = _("%(name)s : %(value)s", name=headers[position + 1], value=_number(value)) if several \
+                else _number(value)
+            body.append(_element("text", text, x=f"{length + 6:.1f}", y=bar_top + 14, fill=TEXT_COLOUR,
+                                 font_weight="bold", class_="agora-chart__text"))
     return Chart(key, title, description, headers, list(data),
                  _svg(key, title, description, max(len(data) * row_height, row_height), body))
+
+
+def _tick_step(largest: int, ticks: int = 4) -> int:
+    """A round step (1, 2 or 5 times a power of ten) giving at most `ticks` steps up to `largest`."""
+    power = 1
+    while True:
+        for factor in (1, 2, 5):
+            if factor * power * ticks >= largest:
+                return factor * power
+        power *= 10
+
+
+@_drawn_once
+def time_chart(key: str, title: str, description: str, data: list[tuple[str, str, int]], *,
+               headers: tuple[str, str, str]) -> Chart:
+    """Columns over time, one per period (label, short label for the axis, value) in order, on a scale with
+    round steps; each value written above its column when there is room, and in the column's tooltip. The
+    table gives each period's value and the running total (the third header)."""
+    axis_room, right_room, plot_top, plot_height, label_room = 56, 24, 22, 220, 30  # room for the texts
+    values = [value for _label, _short, value in data]
+    slot = (WIDTH - axis_room - right_room) / max(len(data), 1)
+    step = _tick_step(max(values, default=0) or 1)
+    top_value = step * max(1, math.ceil(max(values, default=0) / step))
+    baseline = plot_top + plot_height
+    body = []
+    for tick in range(0, top_value + 1, step):
+        y = baseline - plot_height * tick / top_value
+        body.append(_element("line", x1=axis_room - 4, x2=WIDTH - right_room, y1=f"{y:.1f}", y2=f"{y:.1f}",
+                             stroke=MUTED_COLOUR, stroke_width="1" if tick == 0 else "0.5",
+                             class_="agora-chart__frame"))
+        body.append(_element("text", _number(tick), x=axis_room - 8, y=f"{y + 5:.1f}", text_anchor="end",
+                             font_size="12", fill=TEXT_COLOUR, class_="agora-chart__text"))
+    every = math.ceil(60 / slot)  # axis labels about 60 units apart
+    for index, (label, short, value) in enumerate(data):
+        x, height = axis_room + index * slot, plot_height * value / top_value
+        centre = x + slot / 2
+        column = [_element("title", f"{label} : {_number(value)}")]
+        if value:
+            column.append(_element("rect", x=f"{x + slot * 0.15:.1f}", y=f"{baseline - height:.1f}",
+                                   width=f"{slot * 0.7:.1f}", height=f"{height:.1f}", fill=BAR_COLOUR,
+                                   class_="agora-chart__bar"))
+        if slot >= 28:
+            column.append(_element("text", _number(value), x=f"{centre:.1f}", y=f"{baseline - height - 4:.1f}",
+                                   text_anchor="middle", font_size="12", font_weight="bold", fill=TEXT_COLOUR,
+                                   class_="agora-chart__text"))
+        body.append(Markup("<g>{}</g>".format("".join(column))))
+        if index % every == 0:
+            body.append(_element("text", short, x=f"{centre:.1f}", y=baseline + 20, text_anchor="middle",
+                                 font_size="12", fill=TEXT_COLOUR, class_="agora-chart__text"))
+    rows = list(zip([label for label, _short, _value in data], values, itertools.accumulate(values)))
+    return Chart(key, title, description, headers, rows,
+                 _svg(key, title, description, baseline + label_room, body))
 
 
 # The map's classes, lightest first, with the colour of the text drawn over each (contrast of 4.5 at least).
@@ -132,6 +213,7 @@ def _range_label(low: int, high: int) -> str:
     return _number(low) if low == high else _("%(low)s à %(high)s", low=_number(low), high=_number(high))
 
 
+@_drawn_once
 def departement_map(key: str, title: str, description: str, counts: dict[str | None, int], *,
                     headers: tuple[str, str]) -> Chart:
     """France by département, each tile coloured by the class of its count and showing its code and count,

@@ -1,1 +1,1 @@
-"""Open data: Decidim imports (and, later, exports in Decidim's layout)."""
+"""Open data: each consultation's files (proposals in Decidim's layout) and their page, Decidim imports, Pabulib."""

@@ -3,7 +3,7 @@
 A `.pb` file has three sections, each a title line (META, PROJECTS, VOTES), a header and `;`-separated
 rows (Stolicki, Szufa, Talmon, "Pabulib: A Participatory Budgeting Library", 2020). Reading is pure and
 refuses a malformed file with a French message naming the line. `to_instance` turns an approval file into
-the budget rules' `Instance`; `consultation_file` writes a consultation's counted supports as one:
+the budget rules' `Instance`; `consultation_file` writes a consultation's counted supports as one, streamed:
 projects are the listed proposals with a requested budget (cost in euros, as Pabulib expects), voters the
 organizations whose supports count (those of the frozen tally), votes their supports, a merged proposal
 counting its originals' supporters.
@@ -14,8 +14,10 @@ counting its originals' supporters.
 
 import csv
 import io
+import itertools
 import json
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -29,10 +31,10 @@ from app.committee import budgeting
 from app.committee.merging import supporters_of
 from app.consultations.models import Consultation, PhaseKind
 from app.extensions import db
+from app.opendata.streaming import csv_line, streamed
 from app.proposals.models import Proposal
 from app.proposals.search import is_listed
-from app.votes.models import Support, SupportQuota
-from app.votes.services import supporter_label
+from app.votes.services import counted_supports, supporter_label
 
 SECTIONS = ("META", "PROJECTS", "VOTES")
 RULES = {"greedy": lambda instance, _completion: budgeting.greedy(instance),
@@ -165,17 +167,22 @@ def to_instance(pb: PbFile) -> tuple[budgeting.Instance, int]:
 
 def write_pb(pb: PbFile) -> str:
     """The file's text, sections in order, `;`-separated (values holding `;` are quoted)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
-    writer.writerow(["META"])
-    writer.writerow(["key", "value"])
-    writer.writerows(pb.meta.items())
-    for title, columns, rows in (("PROJECTS", pb.project_columns, pb.projects),
-                                 ("VOTES", pb.vote_columns, pb.votes)):
-        writer.writerow([title])
-        writer.writerow(columns)
-        writer.writerows([row.get(name, "") for name in columns] for row in rows.values())
-    return buffer.getvalue()
+    return "".join(pb_lines(pb.meta, pb.project_columns, pb.projects.values(), pb.vote_columns, pb.votes.values()))
+
+
+def pb_lines(meta: dict[str, str], project_columns: list[str], projects: Iterable[dict[str, str]],
+             vote_columns: list[str], votes: Iterable[dict[str, str]]) -> Iterator[str]:
+    """The file's lines, rows written as they come, so that a large file is never held whole."""
+    line = csv_line()
+    yield line(["META"])
+    yield line(["key", "value"])
+    for item in meta.items():
+        yield line(item)
+    for title, columns, rows in (("PROJECTS", project_columns, projects), ("VOTES", vote_columns, votes)):
+        yield line([title])
+        yield line(columns)
+        for row in rows:
+            yield line(row.get(name, "") for name in columns)
 
 
 def euros(cents: int) -> str:
@@ -184,38 +191,34 @@ def euros(cents: int) -> str:
     return str(whole) if rest == 0 else f"{whole}.{rest:02d}"
 
 
-def consultation_file(consultation: Consultation) -> PbFile:
-    """The consultation's counted supports as a Pabulib file (see the module's docstring)."""
-    proposals = db.session.execute(
-        sa.select(Proposal.id, Proposal.title, Proposal.requested_budget_cents)
-        .where(Proposal.consultation_id == consultation.id, is_listed(),
-               Proposal.requested_budget_cents > 0).order_by(Proposal.id)).all()
-    ids = [proposal_id for proposal_id, _title, _cents in proposals]
-    ballots: dict[int, set[int]] = {}
-    for proposal_id in ids:
-        for organization_id in db.session.scalars(_counted(consultation, supporters_of([proposal_id]))):
-            ballots.setdefault(organization_id, set()).add(proposal_id)
-    supported = {proposal_id: 0 for proposal_id in ids}
-    for ballot in ballots.values():
-        for proposal_id in ballot:
-            supported[proposal_id] += 1
-    pb = PbFile(project_columns=["project_id", "cost", "votes", "name"])
-    pb.meta = _meta(consultation, len(ids), len(ballots))
-    pb.projects = {str(proposal_id): {"project_id": str(proposal_id), "cost": euros(cents),
-                                      "votes": str(supported[proposal_id]), "name": title}
-                   for proposal_id, title, cents in proposals}
-    for organization_id in sorted(ballots):
-        voter = supporter_label(consultation, organization_id)
-        pb.votes[voter] = {"voter_id": voter, "vote": ",".join(str(p) for p in sorted(ballots[organization_id]))}
-    return pb
+def consultation_file(consultation: Consultation) -> Iterator[str]:
+    """The consultation's counted supports as a Pabulib file, line by line (see the module's docstring): a few
+    aggregate queries, then projects and votes read as they are written, whatever their number."""
+    with_budget = (Proposal.consultation_id == consultation.id, is_listed(), Proposal.requested_budget_cents > 0)
+    projects = sa.select(Proposal.id).where(*with_budget)
+    # (project, organization) once per organization supporting the project or one of its merged originals.
+    pairs = _counted(consultation, supporters_of(projects).add_columns(
+        sa.func.coalesce(Proposal.merged_into_id, Proposal.id).label("project_id"))).subquery()
+    per_project = (sa.select(pairs.c.project_id, sa.func.count().label("votes"))
+                   .group_by(pairs.c.project_id).subquery())
+    meta = _meta(consultation, db.session.scalar(sa.select(sa.func.count()).select_from(projects.subquery())),
+                 db.session.scalar(sa.select(sa.func.count(sa.distinct(pairs.c.organization_id)))))
+    project_rows = ({"project_id": str(proposal_id), "cost": euros(cents), "votes": str(votes or 0), "name": title}
+                    for proposal_id, title, cents, votes in streamed(
+                        sa.select(Proposal.id, Proposal.title, Proposal.requested_budget_cents, per_project.c.votes)
+                        .outerjoin(per_project, per_project.c.project_id == Proposal.id)
+                        .where(*with_budget).order_by(Proposal.id)))
+    ballots = itertools.groupby(streamed(sa.select(pairs.c.organization_id, pairs.c.project_id)
+                                         .order_by(pairs.c.organization_id, pairs.c.project_id)),
+                                key=lambda pair: pair.organization_id)
+    vote_rows = ({"voter_id": supporter_label(consultation, organization_id),
+                  "vote": ",".join(str(pair.project_id) for pair in ballot)} for organization_id, ballot in ballots)
+    yield from pb_lines(meta, ["project_id", "cost", "votes", "name"], project_rows, ["voter_id", "vote"], vote_rows)
 
 
 def _counted(consultation: Consultation, statement: sa.Select) -> sa.Select:
-    """Only the supports of organizations whose supports count, as in the frozen tally."""
-    counted = sa.select(SupportQuota.organization_id).where(
-        SupportQuota.consultation_id == consultation.id,
-        SupportQuota.used >= consultation.minimum_votes_per_user)
-    return statement.where(Support.organization_id.in_(counted)).distinct()
+    """Only the supports that count, as in the frozen tally."""
+    return statement.where(counted_supports(consultation)).distinct()
 
 
 def _meta(consultation: Consultation, projects: int, votes: int) -> dict[str, str]:
@@ -280,8 +283,9 @@ def export_command(slug: str, output: Path | None) -> None:
     consultation = db.session.scalar(sa.select(Consultation).where(Consultation.slug == slug))
     if consultation is None:
         raise click.ClickException(_("Aucune consultation n'a l'identifiant « %(slug)s ».", slug=slug))
-    content = write_pb(consultation_file(consultation))
     if output is None:
-        click.echo(content, nl=False)
+        for line in consultation_file(consultation):
+            click.echo(line, nl=False)
     else:
-        output.write_text(content, encoding="utf-8")
+        with output.open("w", encoding="utf-8") as file:
+            file.writelines(consultation_file(consultation))

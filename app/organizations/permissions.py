@@ -22,6 +22,12 @@ def _verifying_memberships(column):
                    Organization.is_verified))
 
 
+def organizations_with_verified_elected():
+    """Subquery of the organizations that a verified elected official can act for (and joined to them, so that
+    callers may filter on Organization)."""
+    return _verifying_memberships(Membership.organization_id)
+
+
 def organizations_verified_by(user):
     """Subquery of organizations where `user` is a verified elected official of a verified organization."""
     return _verifying_memberships(Membership.organization_id).where(Membership.user_id == user.id)

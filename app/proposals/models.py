@@ -102,7 +102,10 @@ class Proposal(db.Model):
         # non-HOT: measured +0.05 ms per update, against 36 ms less for every page sorted by them.
         sa.Index("ix_proposals_listing", "consultation_id", "state", "hidden_at",
                  postgresql_include=["id", "kind", "published_at", "support_count", "comment_count",
-                                     "merged_into_id"]),
+                                     "merged_into_id", "issue_id"]),
+        # The laureates, and the proposals of each answer (the results, the committee's decisions), without
+        # reading the heap of every proposal of the consultation.
+        sa.Index("ix_proposals_answer", "consultation_id", "answer_state"),
         # A merged proposal's originals, found from it. Partial, like the next one, so that the planner never
         # takes it for a listing (which asks for merged_into_id IS NULL: nearly every row).
         sa.Index("ix_proposals_merged_into_id", "merged_into_id", sqlite_where=sa.text("merged_into_id IS NOT NULL"),

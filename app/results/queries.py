@@ -22,7 +22,8 @@ from app.organizations.models import Organization
 from app.proposals.models import (AnswerState, Proposal, ProposalKind, ProposalTerritoryTag, TerritoryTag,
                                   proposal_themes)
 from app.proposals.search import is_listed
-from app.votes.models import SupportQuota, Tally
+from app.votes.models import Tally
+from app.votes.services import counting_organizations
 
 
 def _listed(consultation: Consultation):
@@ -44,9 +45,8 @@ def laureates(consultation: Consultation) -> list[Proposal]:
 
 
 def tally_of(consultation: Consultation) -> Tally | None:
-    """The frozen tally's date, count and digest, without its file (megabytes at national scale)."""
-    return db.session.scalar(sa.select(Tally).where(Tally.consultation_id == consultation.id)
-                             .options(load_only(Tally.frozen_at, Tally.support_count, Tally.digest)))
+    """The frozen tally, if frozen yet (its file is loaded only when read)."""
+    return db.session.get(Tally, consultation.id)
 
 
 # The ranking: every listed proposal by its supports, with the committee's answer.
@@ -123,16 +123,16 @@ def laureates_per_territory(laureates: list[Proposal]) -> list[tuple[str | None,
     return [(tag.value, counts[tag.value]) for tag in TerritoryTag] + [(None, untagged)]
 
 
+def participants_per(consultation: Consultation, *columns) -> dict[tuple, int]:
+    """How many organizations cast supports that count (`counting_organizations`), per value of `columns`."""
+    return {tuple(values): count for *values, count in db.session.execute(
+        sa.select(*columns, sa.func.count()).where(Organization.id.in_(counting_organizations(consultation)))
+        .group_by(*columns))}
+
+
 def participants_per_departement(consultation: Consultation) -> dict[str | None, int]:
-    """How many organizations of each département cast supports that count (at least
-    minimum_votes_per_user, and one): read from their quotas, one row per organization, rather than from
-    the supports themselves."""
-    return dict(db.session.execute(
-        sa.select(Organization.departement_code, sa.func.count())
-        .join(SupportQuota, SupportQuota.organization_id == Organization.id)
-        .where(SupportQuota.consultation_id == consultation.id,
-               SupportQuota.used >= max(1, consultation.minimum_votes_per_user))
-        .group_by(Organization.departement_code)).all())
+    """How many organizations of each département cast supports that count."""
+    return {code: count for (code,), count in participants_per(consultation, Organization.departement_code).items()}
 
 
 # The catalogue of laureate services.

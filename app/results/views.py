@@ -35,21 +35,38 @@ def results(slug: str):
     consultation = consultation_by_slug(slug)
     if not answers_are_public(consultation):
         return _unpublished(consultation, _("Résultats"))
-    form = RankingFilterForm(request.args)
-    valid = form.validate()
-    ranking = queries.ranking(consultation, form.filters() if valid else queries.RankingFilters(),
-                              page=(form.page.data or 1) if valid else 1, per_page=PER_PAGE)
-    tally = queries.tally_of(consultation)
-    if tally is None and (tally := frozen_tally(consultation)) is not None:
-        db.session.commit()  # the first visit after the support window closed froze it
     laureates = queries.laureates(consultation)
     granted = sum(proposal.granted_amount_cents or 0 for proposal in laureates)
     supports = queries.supports_per_issue(consultation)
     issues = [issue for issue, _count in supports if issue is not None]
     return render_template("results/results.html", consultation=consultation, laureates=laureates, granted=granted,
-                           issues=issues, issue_titles={issue.id: issue.title for issue in issues}, tally=tally,
-                           ranking=ranking, form=form, charts=results_charts(consultation, supports, laureates),
+                           issues=issues, issue_titles={issue.id: issue.title for issue in issues},
+                           tally=_tally(consultation), charts=results_charts(consultation, supports, laureates))
+
+
+@bp.get("/classement")
+def ranking(slug: str):
+    """Every listed proposal by its supports, with the committee's answer: a page of its own, the longest
+    part of the results."""
+    consultation = consultation_by_slug(slug)
+    if not answers_are_public(consultation):
+        return _unpublished(consultation, _("Classement par soutiens et réponses du comité"))
+    form = RankingFilterForm(request.args)
+    valid = form.validate()
+    ranking = queries.ranking(consultation, form.filters() if valid else queries.RankingFilters(),
+                              page=(form.page.data or 1) if valid else 1, per_page=PER_PAGE)
+    return render_template("results/ranking.html", consultation=consultation, ranking=ranking, form=form,
+                           tally=_tally(consultation),
                            filtered=any(request.args.get(name) for name in ("kind", "reponse")))
+
+
+def _tally(consultation: Consultation):
+    """The frozen tally, frozen by the first visit after the support window closed (which alone commits: a
+    commit expires what the page has read)."""
+    tally = queries.tally_of(consultation)
+    if tally is None and (tally := frozen_tally(consultation)) is not None:
+        db.session.commit()
+    return tally
 
 
 def results_charts(consultation: Consultation, supports: list, laureates: list) -> list[charts.Chart]:
@@ -60,30 +77,35 @@ def results_charts(consultation: Consultation, supports: list, laureates: list) 
                      for tag, count in queries.laureates_per_territory(laureates)]
     participants = queries.participants_per_departement(consultation)
     return [
-        charts.bar_chart("soutiens-par-enjeu", _("Soutiens par grand enjeu"), _summary(
+        charts.bar_chart("soutiens-par-enjeu", _("Soutiens par grand enjeu"), summary(
             per_issue, _("Somme des soutiens des propositions de chaque grand enjeu.")),
             per_issue, headers=(_("Grand enjeu"), _("Soutiens"))),
-        charts.bar_chart("laureats-par-theme", _("Lauréats par thème"), _summary(
+        charts.bar_chart("laureats-par-theme", _("Lauréats par thème"), summary(
             per_theme, _("Nombre de lauréats de chaque thème ; un lauréat compte dans chacun de ses thèmes.")),
             per_theme, headers=(_("Thème"), _("Lauréats"))),
-        charts.bar_chart("laureats-par-territoire", _("Lauréats par type de territoire"), _summary(
+        charts.bar_chart("laureats-par-territoire", _("Lauréats par type de territoire"), summary(
             per_territory, _("Nombre de lauréats concernant chaque type de territoire ; un lauréat compte dans "
                              "chacun de ses territoires.")),
             per_territory, headers=(_("Type de territoire"), _("Lauréats"))),
-        charts.departement_map(
-            "participation-par-departement", _("Organisations participantes par département"),
-            ngettext("Carte de France : %(num)d organisation a donné des soutiens comptés, dans %(places)d "
-                     "départements ; chaque case est un département, avec son numéro et son nombre "
-                     "d'organisations, plus foncée quand il est plus élevé.",
-                     "Carte de France : %(num)d organisations ont donné des soutiens comptés, dans %(places)d "
-                     "départements ; chaque case est un département, avec son numéro et son nombre "
-                     "d'organisations, plus foncée quand il est plus élevé.",
-                     sum(participants.values()), places=sum(1 for code in participants if code)),
-            participants, headers=(_("Département"), _("Organisations"))),
+        participants_map(participants),
     ]
 
 
-def _summary(rows: list[tuple[str, int]], what: str) -> str:
+def participants_map(participants: dict[str | None, int]) -> charts.Chart:
+    """The map of the organizations whose supports count, by département (results and statistics pages)."""
+    return charts.departement_map(
+        "participation-par-departement", _("Organisations participantes par département"),
+        ngettext("Carte de France : %(num)d organisation a donné des soutiens comptés, dans %(places)d "
+                 "départements ; chaque case est un département, avec son numéro et son nombre "
+                 "d'organisations, plus foncée quand il est plus élevé.",
+                 "Carte de France : %(num)d organisations ont donné des soutiens comptés, dans %(places)d "
+                 "départements ; chaque case est un département, avec son numéro et son nombre "
+                 "d'organisations, plus foncée quand il est plus élevé.",
+                 sum(participants.values()), places=sum(1 for code in participants if code)),
+        participants, headers=(_("Département"), _("Organisations")))
+
+
+def summary(rows: list[tuple[str, int]], what: str) -> str:
     """What a bar chart shows, and its largest bar."""
     if not any(count for _label, count in rows):
         return " ".join((what, _("Aucun pour l'instant.")))

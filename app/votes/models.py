@@ -70,5 +70,5 @@ class Tally(db.Model):
     support_count: Mapped[int]
     digest: Mapped[str] = mapped_column(sa.String(64))
     # The published file itself, so that later changes (a pseudonym's key, a name) never make it disagree
-    # with its digest.
-    content: Mapped[str] = mapped_column(sa.Text)
+    # with its digest. Deferred: megabytes at national scale, read only by the file's download.
+    content: Mapped[str] = mapped_column(sa.Text, deferred=True)

@@ -12,8 +12,8 @@ from app.consultations.models import Consultation, PhaseKind
 from app.consultations.phases import allows, has_ended
 from app.core import clock
 from app.core.web import paris_datetime
-from app.organizations.models import MembershipRole, OrganizationKind
-from app.organizations.permissions import verified_membership
+from app.organizations.models import MembershipRole, Organization, OrganizationKind
+from app.organizations.permissions import organizations_with_verified_elected, verified_membership
 from app.proposals.models import Proposal, ProposalState
 
 
@@ -42,6 +42,12 @@ def why_not_act_for(user, organization, consultation: Consultation) -> str | Non
         return _("Les organisations de type « %(kind)s » ne sont pas admises à soutenir dans cette consultation.",
                  kind=OrganizationKind(organization.kind).label)
     return None
+
+
+def eligible_organizations(consultation: Consultation):
+    """Subquery of the organizations that may support in `consultation`, as `why_not_act_for` admits them: of an
+    eligible kind, verified, with a verified elected official to act for them."""
+    return organizations_with_verified_elected().where(Organization.kind.in_(consultation.eligible_kinds))
 
 
 def why_not_supportable(proposal: Proposal) -> str | None:

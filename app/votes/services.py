@@ -257,15 +257,25 @@ def supporter_label(consultation: Consultation, organization_id: int) -> str:
 TALLY_COLUMNS = ("id_proposition", "id_organisation", "organisation", "siren", "soutenu_le")
 
 
+def counting_organizations(consultation: Consultation) -> sa.Select:
+    """The select of the organizations whose supports count: those that cast at least minimum_votes_per_user
+    (and one), read from their quotas (one row per organization) rather than from the supports."""
+    return sa.select(SupportQuota.organization_id).where(
+        SupportQuota.consultation_id == consultation.id,
+        SupportQuota.used >= max(1, consultation.minimum_votes_per_user))
+
+
+def counted_supports(consultation: Consultation) -> sa.ColumnElement[bool]:
+    """The condition of the supports that count: the tally's lines, the public counts, the statistics."""
+    return sa.and_(Support.consultation_id == consultation.id,
+                   Support.organization_id.in_(counting_organizations(consultation)))
+
+
 def tally_rows(consultation: Consultation) -> list[tuple]:
     """The counted supports as rows of the published file, in a canonical order."""
-    minimum = consultation.minimum_votes_per_user
-    counted = sa.select(SupportQuota.organization_id).where(SupportQuota.consultation_id == consultation.id,
-                                                            SupportQuota.used >= minimum)
     rows = db.session.execute(
         sa.select(Support.proposal_id, Organization.id, Organization.name, Organization.siren, Support.cast_at)
-        .join(Organization, Organization.id == Support.organization_id)
-        .where(Support.consultation_id == consultation.id, Support.organization_id.in_(counted))).all()
+        .join(Organization, Organization.id == Support.organization_id).where(counted_supports(consultation))).all()
     hidden = consultation.supporters_hidden
     return sorted((proposal_id, supporter_label(consultation, organization_id), "" if hidden else name,
                    "" if hidden else siren or "", cast_at.isoformat(timespec="microseconds"))

@@ -1,5 +1,5 @@
 """The committee compares the rules, picks laureates within the envelope, answers everyone, the chair
-publishes; a visitor reads the results.
+publishes; a visitor reads the results, then the statistics.
 
 In Chromium, with an accessibility check on every page visited.
 """
@@ -79,5 +79,16 @@ def test_the_committee_picks_laureates_within_the_envelope_the_chair_publishes_a
     page.goto("/consultations/besoins-2027/resultats")
     for title in (SERVICES[0][0], SERVICES[2][0]):
         expect(main).to_contain_text(title)
+    check_accessibility(page)
+    main.get_by_role("link", name="Voir le classement et toutes les réponses").click()
     expect(main).to_contain_text("Non retenu cette année : l'enveloppe est atteinte.")
+    check_accessibility(page)
+
+    page.goto("/consultations/besoins-2027")  # the statistics, charts with their tables
+    main.get_by_role("link", name="Statistiques").click()
+    expect(main.get_by_role("heading", level=1)).to_have_text("Statistiques")
+    expect(main).to_contain_text("3 services numériques")
+    expect(main.get_by_role("img", name="Besoins et services par thème")).to_be_visible()
+    expect(main.get_by_role("table", name="Données du graphique « Contributions publiées dans le temps »")
+           ).to_be_visible()
     check_accessibility(page)

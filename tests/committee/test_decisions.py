@@ -370,7 +370,7 @@ def test_templates_page_documents_placeholders_and_applies_in_bulk(client, consu
     assert "Sélection illisible" in read(unreadable)
     done = client.post_form(f"{base}/appliquer", {"proposal_ids": [str(first.id), str(second.id)]},
                             follow_redirects=True)
-    assert "Modèles appliqués à 2 proposition(s)" in read(done)
+    assert "Modèles appliqués à 2 propositions : relisez chaque réponse." in read(done)
     assert db.session.get(Proposal, first.id).answer_text == f"{first.title} : non."
     missing = read(client.get(f"{base}?manque=1"))
     assert "Attente" in missing and first.title not in missing

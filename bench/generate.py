@@ -7,11 +7,12 @@
 Migrates the database, imports the ~36,000 collectivities, creates the demo consultation (support
 phase open), a few thousand users with verified memberships, then proposals whose French text
 recombines the demo proposals (app/demo_proposals.json), their versions, themes, territories,
-co-sponsors, need-service links and comments, with bulk inserts; then queues the text vector of
-every proposal and runs the jobs as the worker does (`flask --app wsgi jobs run`), which embeds each
-one and writes its nearest neighbours; prints the time of each step.
-Support rows are not written: the supports table comes with the supports issue, so only the
-proposals' support_count is filled (long tail).
+co-sponsors, need-service links, comments and supports (`--supports` rows in all, a long tail over the
+published and withdrawn proposals, each cast as the rules allow: by a verified elected official of an
+organization of an eligible kind, once per organization and proposal, never for its own or co-sponsored
+ones, within the support window), with bulk inserts, then the quotas and support counts those rows make;
+then queues the text vector of every proposal and runs the jobs as the worker does (`flask --app wsgi jobs
+run`), which embeds each one and writes its nearest neighbours; prints the time of each step.
 """
 
 import argparse
@@ -296,13 +297,22 @@ def create_people(rng: random.Random, n_users: int, admin_id: int, now) -> tuple
     return organizations, members
 
 
-def long_tail(np_rng, total: int, size: int, sigma: float) -> np.ndarray:
-    """`total` spread over `size` items with a log-normal long tail: most get a few, some get many."""
+def long_tail(np_rng, total: int, size: int, sigma: float, caps=None) -> np.ndarray:
+    """`total` spread over `size` items with a log-normal long tail: most get a few, some get many; none above
+    its cap, if given (what a full item would take goes to the others, in proportion to their weights)."""
     weights = np_rng.lognormal(0.0, sigma, size)
-    return np_rng.multinomial(total, weights / weights.sum())
+    counts = np_rng.multinomial(total, weights / weights.sum())
+    if caps is None:
+        return counts
+    assert total <= caps.sum()
+    while (excess := np.maximum(counts - caps, 0)).any():
+        counts -= excess
+        open_weights = np.where(counts < caps, weights, 0.0)
+        counts += np_rng.multinomial(int(excess.sum()), open_weights / open_weights.sum())
+    return counts
 
 
-def create_proposals(rng, writer, consultation, themes, organizations, members, n_proposals, n_supports, now):
+def create_proposals(rng, writer, consultation, themes, organizations, members, n_proposals, now):
     from app.core.markdown import render_markdown
     from app.extensions import db
     from app.proposals.models import Proposal, ProposalTerritoryTag, ProposalVersion, proposal_themes
@@ -316,7 +326,6 @@ def create_proposals(rng, writer, consultation, themes, organizations, members, 
     authors = [org for org in organizations if org["id"] in members]
     cumulative = list(itertools.accumulate(kind_weight[org["kind"]] * (1 + len(members[org["id"]]))
                                            for org in authors))
-    np_rng = np.random.default_rng(rng.randrange(2**32))
 
     rows, extras = [], []
     for _ in range(n_proposals):
@@ -358,11 +367,6 @@ def create_proposals(rng, writer, consultation, themes, organizations, members, 
         names, tags = sorted(set(names), key=list(theme_ids).index), sorted(tags)
         extras.append((names, tags, _versions(rng, row, names, tags)))  # sets row["updated_at"]
         rows.append(row)
-
-    # Supports and comments go to what visitors have seen: published (and later withdrawn) proposals.
-    seen = [index for index, row in enumerate(rows) if row["state"] != "draft"]
-    for index, count in zip(seen, long_tail(np_rng, n_supports, len(seen), 1.5)):
-        rows[index]["support_count"] = int(count)
 
     ids = list(db.session.scalars(insert(Proposal).returning(Proposal.id, sort_by_parameter_order=True), rows))
     theme_rows, tag_rows, versions = [], [], []
@@ -483,6 +487,85 @@ def create_comments(rng, rows, organizations, members, n_comments, now) -> tuple
     return len(top_rows), len(reply_plans)
 
 
+def create_supports(rng, rows, consultation, n_supports, now) -> dict:
+    """`n_supports` supports on the proposals visitors have seen (published, some withdrawn since), as casting
+    them would have left them: each by a verified elected official of a verified organization of an eligible
+    kind, once per organization and proposal, never for its own or a co-sponsored proposal, at a moment of the
+    support window before now (and before the proposal's withdrawal), with a unique receipt; the counts a long
+    tail, none above the organizations able to support that proposal. Then the quotas (`used`: the rows of
+    each organization) and every support_count (the supports of organizations that cast at least
+    minimum_votes_per_user), recounted from the rows, the demo's among them. Returns figures to print."""
+    from app.extensions import db
+    from app.organizations.models import Membership, Organization
+    from app.proposals.models import Proposal, ProposalCosponsor
+    from app.votes.models import Support, SupportQuota
+    from app.votes.services import RECEIPT_ALPHABET, RECEIPT_LENGTH
+
+    elected: dict[int, list[int]] = {}
+    for user_id, organization_id in db.session.execute(
+            sa.select(Membership.user_id, Membership.organization_id).join(Organization)
+            .where(Membership.status == "verified", Membership.role == "elected", Organization.is_verified,
+                   Organization.kind.in_(consultation.eligible_kinds))
+            .order_by(Membership.organization_id, Membership.user_id)):
+        elected.setdefault(organization_id, []).append(user_id)
+    supporters = sorted(elected)
+    own: dict[int, set[int]] = {}
+    for proposal_id, organization_id in db.session.execute(
+            sa.select(ProposalCosponsor.proposal_id, ProposalCosponsor.organization_id)):
+        own.setdefault(proposal_id, set()).add(organization_id)
+    seen = [row for row in rows if row["state"] != "draft"]
+    for row in seen:
+        own.setdefault(row["id"], set()).add(row["organization_id"])
+    caps = np.array([len(supporters) - len(own[row["id"]] & elected.keys()) for row in seen])
+    if n_supports > caps.sum():
+        sys.exit(f"--supports {n_supports} is too many: each of the {len(seen)} published or withdrawn proposals "
+                 f"can be supported once by each of the {len(supporters)} organizations with a verified elected "
+                 f"official (its own and co-sponsors excepted), {caps.sum()} supports at most. Lower --supports "
+                 "or raise --users, then run again with --reset.")
+    counts = long_tail(np.random.default_rng(rng.randrange(2**32)), n_supports, len(seen), 1.5, caps)
+
+    window = consultation.phase("support")
+    codes = set(db.session.scalars(sa.select(Support.receipt_code)))  # the demo's supports have theirs
+    supports = []
+    for row, count in zip(seen, counts):
+        excluded = own[row["id"]]
+        drawn = rng.sample(supporters, min(len(supporters), int(count) + len(excluded)))
+        end = min(window.ends_at, now, row["withdrawn_at"] or now)
+        span = (end - window.starts_at).total_seconds()
+        for organization_id in [org for org in drawn if org not in excluded][:count]:
+            code = "".join(rng.choices(RECEIPT_ALPHABET, k=RECEIPT_LENGTH))
+            while code in codes:
+                code = "".join(rng.choices(RECEIPT_ALPHABET, k=RECEIPT_LENGTH))
+            codes.add(code)
+            supports.append({"consultation_id": consultation.id, "proposal_id": row["id"],
+                             "organization_id": organization_id, "cast_by_id": rng.choice(elected[organization_id]),
+                             "cast_at": window.starts_at + timedelta(seconds=rng.uniform(0, span)),
+                             "receipt_code": code})
+    for start in range(0, len(supports), 20_000):
+        db.session.execute(insert(Support), supports[start:start + 20_000])
+    db.session.execute(sa.delete(SupportQuota).where(SupportQuota.consultation_id == consultation.id))
+    db.session.execute(insert(SupportQuota).from_select(
+        ["consultation_id", "organization_id", "used"],
+        sa.select(Support.consultation_id, Support.organization_id, sa.func.count())
+        .where(Support.consultation_id == consultation.id).group_by(Support.consultation_id, Support.organization_id)))
+    counted = (sa.select(sa.func.count(Support.id)).select_from(Support)
+               .join(SupportQuota, sa.and_(SupportQuota.consultation_id == Support.consultation_id,
+                                           SupportQuota.organization_id == Support.organization_id))
+               .where(Support.proposal_id == Proposal.id, SupportQuota.used >= consultation.minimum_votes_per_user))
+    db.session.execute(sa.update(Proposal).where(Proposal.consultation_id == consultation.id)
+                       .values(support_count=counted.scalar_subquery()))
+    used = sorted(db.session.scalars(sa.select(SupportQuota.used).where(
+        SupportQuota.consultation_id == consultation.id)))
+    written = np.array([int(count) for count in counts])
+    return {"rows": len(supports), "organizations": len(used), "able": len(supporters),
+            "median": int(np.median(written)), "p90": int(np.percentile(written, 90)),
+            "p99": int(np.percentile(written, 99)), "max": int(written.max()), "zero": int((written == 0).sum()),
+            "at_cap": int((written == caps).sum()), "quota_median": used[len(used) // 2], "quota_max": used[-1],
+            "under_minimum": sum(value < consultation.minimum_votes_per_user for value in used),
+            "counted": db.session.scalar(sa.select(sa.func.sum(Proposal.support_count))
+                                         .where(Proposal.consultation_id == consultation.id))}
+
+
 def compute_vectors(proposal_ids: list[int]) -> None:
     """Queue each proposal's vector job, as an import does, and run the jobs as the worker does, in large
     batches: each batch renews the neighbour lists its proposals enter, nearly all of them at first."""
@@ -502,7 +585,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--proposals", type=int, default=15_000)
     parser.add_argument("--comments", type=int, default=50_000)
-    parser.add_argument("--supports", type=int, default=200_000, help="total of support_count (no rows yet)")
+    parser.add_argument("--supports", type=int, default=200_000, help="support rows in all (long tail)")
     parser.add_argument("--users", type=int, default=6_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--reset", action="store_true", help="empty every table first")
@@ -539,6 +622,9 @@ def main() -> None:
         print(f"  {counts['inserted']} organizations inserted, {counts['updated']} updated")
         with step("demo consultation (support phase)", timings):
             consultation = load_demo(PhaseKind.SUPPORT, now=now)
+            # National scale: thousands of organizations casting some 60 supports each (200,000 in all), which
+            # the demo's limit of 10 a organization would refuse. Unlimited, so that the quotas are consistent.
+            consultation.vote_limit = 0
             db.session.commit()
         themes = list(consultation.themes)
         from app.accounts.models import User
@@ -550,12 +636,11 @@ def main() -> None:
         writer = Writer(rng)
         with step(f"{args.proposals} proposals, themes, territories, versions", timings):
             rows, n_themes, n_tags, n_versions = create_proposals(
-                rng, writer, consultation, themes, organizations, members, args.proposals, args.supports, now)
+                rng, writer, consultation, themes, organizations, members, args.proposals, now)
             db.session.commit()
         states = {state: sum(row["state"] == state for row in rows) for state in ("published", "draft", "withdrawn")}
         print(f"  {states}, {sum(row['hidden_at'] is not None for row in rows)} hidden; {n_themes} theme rows, "
-              f"{n_tags} territory tags, {n_versions} versions; support_count total "
-              f"{sum(row['support_count'] for row in rows)} (max {max(row['support_count'] for row in rows)})")
+              f"{n_tags} territory tags, {n_versions} versions")
         with step("co-sponsors and need-service links", timings):
             n_cosponsors, n_links = create_cosponsors_and_links(rng, rows, organizations, members)
             db.session.commit()
@@ -564,6 +649,13 @@ def main() -> None:
             n_top, n_replies = create_comments(rng, rows, organizations, members, args.comments, now)
             db.session.commit()
         print(f"  {n_top} comments, {n_replies} replies")
+        with step(f"{args.supports} supports, quotas and support_count", timings):
+            figures = create_supports(rng, rows, consultation, args.supports, now)
+            db.session.commit()
+        print("  {rows} supports from {organizations} of the {able} organizations able to support (quotas: median "
+              "{quota_median}, max {quota_max}, {under_minimum} under the minimum); per proposal: median {median}, "
+              "p90 {p90}, p99 {p99}, max {max}, {zero} without any, {at_cap} supported by every organization able "
+              "to; support_count total {counted} (with the demo's)".format(**figures))
         with step(f"{len(rows)} text vectors and nearest neighbours (the jobs worker)", timings):
             compute_vectors([row["id"] for row in rows])
         with step("vacuum analyze", timings):

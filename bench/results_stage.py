@@ -1,15 +1,14 @@
 """Take the tier-M consultation of bench/generate.py to published results, for the results pages' benchmark.
 
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/agora_bench_results \\
-        .venv/bin/python bench/results_stage.py [--laureates 42 --issues 17 --seed 1]
+        .venv/bin/python bench/results_stage.py [--laureates 42 --envelope 17200000 --issues 17 --seed 1]
 
 On a database filled by generate.py (a copy is best: `createdb -T agora_bench agora_bench_results`, as this
-moves the consultation past its support window for good). generate.py writes support counts without
-support rows: this writes the rows those counts stand for (distinct organizations with members, cast by
-one of their members), with the quotas they take; then moves the calendar to the results phase, sorts the
-listed proposals into major issues, answers every one of them (laureates chosen greedily by supports
-within the envelope, the others not retained or still evaluated), publishes the answers, freezes the
-tally and analyses the tables. Prints the time of each step.
+moves the consultation past its support window for good), which wrote the supports, their quotas and the
+counts: this moves the calendar to the results phase, sorts the listed proposals into major issues, answers
+every one of them (laureates chosen greedily by supports within the envelope, the others not retained or
+still evaluated), publishes the answers, freezes the tally and analyses the tables. Prints the time of each
+step.
 """
 
 import argparse
@@ -45,46 +44,6 @@ def step(name: str):
     start = time.perf_counter()
     yield
     print(f"{time.perf_counter() - start:.1f} s", flush=True)
-
-
-def write_supports(rng: random.Random, consultation, now) -> int:
-    """Support rows matching every proposal's support_count, from distinct organizations with members, and
-    their quotas recounted; counts stay as they are (nearly all count: organizations cast about 57 supports each,
-    far over the demo's minimum of 3)."""
-    from app.extensions import db
-    from app.organizations.models import Membership
-    from app.proposals.models import Proposal
-    from app.votes.models import Support, SupportQuota
-    from app.votes.services import new_receipt_code
-
-    members: dict[int, list[int]] = {}
-    for user_id, organization_id in db.session.execute(sa.select(Membership.user_id, Membership.organization_id)
-                                                       .where(Membership.status == "verified")):
-        members.setdefault(organization_id, []).append(user_id)
-    organizations = sorted(members)
-    support_phase = consultation.phase("support")
-    window = (support_phase.ends_at - support_phase.starts_at).total_seconds()
-    rows, codes = [], set()
-    for proposal_id, count in db.session.execute(sa.select(Proposal.id, Proposal.support_count).where(
-            Proposal.consultation_id == consultation.id, Proposal.support_count > 0, Proposal.merged_at.is_(None),
-            Proposal.id.not_in(sa.select(Support.proposal_id)))):  # the demo's own proposals have their rows
-        for organization_id in rng.sample(organizations, min(count, len(organizations))):
-            code = new_receipt_code()
-            while code in codes:
-                code = new_receipt_code()
-            codes.add(code)
-            rows.append({"consultation_id": consultation.id, "proposal_id": proposal_id,
-                         "organization_id": organization_id, "cast_by_id": rng.choice(members[organization_id]),
-                         "cast_at": support_phase.starts_at + timedelta(seconds=rng.uniform(0, window)),
-                         "receipt_code": code})
-    for start in range(0, len(rows), 20_000):
-        db.session.execute(sa.insert(Support), rows[start:start + 20_000])
-    db.session.execute(sa.delete(SupportQuota).where(SupportQuota.consultation_id == consultation.id))
-    db.session.execute(sa.insert(SupportQuota).from_select(
-        ["consultation_id", "organization_id", "used"],
-        sa.select(Support.consultation_id, Support.organization_id, sa.func.count())
-        .where(Support.consultation_id == consultation.id).group_by(Support.consultation_id, Support.organization_id)))
-    return len(rows)
 
 
 def answer_everyone(rng: random.Random, consultation, n_laureates: int, n_issues: int, now) -> tuple[int, int]:
@@ -125,6 +84,7 @@ def answer_everyone(rng: random.Random, consultation, n_laureates: int, n_issues
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--laureates", type=int, default=42)
+    parser.add_argument("--envelope", type=int, default=17_200_000, help="euros (2021: 42 laureates, 17.2 M€)")
     parser.add_argument("--issues", type=int, default=17)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -137,6 +97,8 @@ def main() -> None:
     from app.core import clock
     from app.demo import SLUG
     from app.extensions import db
+    from app.proposals.models import Proposal
+    from app.votes.models import Support
     from app.votes.services import frozen_tally
 
     rng = random.Random(args.seed)
@@ -147,16 +109,19 @@ def main() -> None:
             sys.exit("No tier-M consultation here: run bench/generate.py first.")
         if consultation.results_published_at is not None:
             sys.exit("Its results are already published.")
+        rows = db.session.scalar(sa.select(sa.func.count(Support.id)).where(Support.consultation_id == consultation.id))
+        if db.session.scalar(sa.select(sa.func.sum(Proposal.support_count))
+                             .where(Proposal.consultation_id == consultation.id)) > rows:
+            sys.exit(f"Support counts without the rows behind them ({rows} rows): this database was filled by a "
+                     "generate.py older than its supports step; fill it again.")
         now = clock.now()
-        with step("support rows matching the counts, and quotas"):
-                print(f"{write_supports(rng, consultation, now)} rows", end=" ")
-                db.session.commit()
         with step("calendar moved to the results phase"):
             for kind, (start, end) in calendar_around(PhaseKind.RESULTS, now).items():
                 phase = consultation.phase(kind)
                 phase.starts_at, phase.ends_at = start, end
             db.session.commit()
         with step("issues and an answer for every listed proposal"):
+            consultation.budget_envelope_cents, consultation.laureate_target = args.envelope * 100, args.laureates
             laureates, granted = answer_everyone(rng, consultation, args.laureates, args.issues, now)
             consultation.results_published_at = now
             db.session.commit()

@@ -75,6 +75,8 @@ class Config:
     # Seconds a sign-in lasts, whatever the activity (a working day): an idle limit would cost a
     # write on every signed-in request. Signing out or changing the password ends it sooner.
     SESSION_MAX_AGE = int(os.environ.get("SESSION_MAX_AGE", str(12 * 3600)))
+    # Results, statistics: pages the same for every visitor, kept this long by each web process (page_cache.py).
+    VISITOR_PAGE_SECONDS = float(os.environ.get("VISITOR_PAGE_SECONDS", "10"))
     WTF_CSRF_TIME_LIMIT = None
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
 
@@ -91,6 +93,7 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_BACKEND = "console"
     PUBLIC_URL = "http://localhost"
+    VISITOR_PAGE_SECONDS = 0  # tests read what they have just written (tests/core/test_page_cache.py keeps pages)
 
 
 CONFIGS = {"development": Config, "production": ProductionConfig, "test": TestConfig}

@@ -10,6 +10,7 @@ from flask_login import current_user
 from app.committee.views import consultation_by_slug
 from app.consultations.models import PhaseKind
 from app.core import charts, clock
+from app.core.page_cache import same_for_visitors
 from app.core.regions import REGIONS
 from app.core.web import paris_datetime
 from app.opendata.statistics import ConsultationStatistics, Participation, TimeSeries, consultation_statistics
@@ -20,6 +21,7 @@ bp = Blueprint("statistics", __name__, url_prefix="/consultations/<slug>/statist
 
 
 @bp.get("")
+@same_for_visitors
 def statistics(slug: str):
     consultation = consultation_by_slug(slug)
     now = clock.now()

@@ -13,6 +13,7 @@ from app.committee.permissions import answers_are_public
 from app.committee.views import consultation_by_slug
 from app.consultations.models import Consultation, PhaseKind
 from app.core import charts, clock
+from app.core.page_cache import same_for_visitors
 from app.extensions import db
 from app.proposals.models import TerritoryTag
 from app.results import queries
@@ -31,6 +32,7 @@ def _unpublished(consultation: Consultation, page_title: str):
 
 
 @bp.get("")
+@same_for_visitors
 def results(slug: str):
     consultation = consultation_by_slug(slug)
     if not answers_are_public(consultation):
@@ -45,6 +47,7 @@ def results(slug: str):
 
 
 @bp.get("/classement")
+@same_for_visitors
 def ranking(slug: str):
     """Every listed proposal by its supports, with the committee's answer: a page of its own, the longest
     part of the results."""
@@ -114,6 +117,7 @@ def summary(rows: list[tuple[str, int]], what: str) -> str:
 
 
 @bp.get("/services")
+@same_for_visitors
 def catalogue(slug: str):
     consultation = consultation_by_slug(slug)
     if not answers_are_public(consultation):
@@ -129,6 +133,7 @@ def catalogue(slug: str):
 
 
 @bp.get("/services/<int:proposal_id>")
+@same_for_visitors
 def service(slug: str, proposal_id: int):
     consultation = consultation_by_slug(slug)
     if not answers_are_public(consultation):

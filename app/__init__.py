@@ -22,7 +22,9 @@ from app.committee.suggestion_views import bp as suggestions_bp
 from app.committee.views import bp as committee_bp
 from app.consultations.views import bp as consultations_bp
 from app.core import jobs, security, web
+from app.core.health import bp as health_bp
 from app.core.audit import audit_cli
+from app.core.backup import backup_cli
 from app.core.db import MAX_ID, configure_sqlite
 from app.core.jobs import jobs_cli
 from app.core.mail import mail_cli
@@ -73,11 +75,12 @@ def create_app(config: str | object | None = None, **overrides) -> Flask:
     for blueprint in (accounts_bp, organizations_bp, consultations_bp, proposals_bp, votes_bp, admin_bp,
                       api_bp, legal_bp, committee_bp, suggestions_bp, evaluation_bp,
                       links_bp, merging_bp, selection_bp, decisions_bp, results_bp, statistics_bp,
-                      opendata_bp):
+                      opendata_bp, health_bp):
         app.register_blueprint(blueprint)
     for group in (mail_cli, jobs_cli, directory_cli, demo_cli, audit_cli, decidim_cli, committee_cli,
                   pabulib_cli):
         app.cli.add_command(group)
+    app.cli.add_command(backup_cli)
     return app
 
 

@@ -165,6 +165,7 @@ ROUTES = {
                                    everyone(200)),
     "api.proposal": ("GET", lambda w: f"/api/v1/proposals/{w.proposal.id}", everyone(200)),
     "api.openapi": ("GET", lambda w: "/api/v1/openapi.json", everyone(200)),
+    "health.health": ("GET", lambda w: "/health", everyone(200)),
     "api.docs": ("GET", lambda w: "/api/v1/docs", everyone(200)),
     "api.participants": ("GET", lambda w: f"/api/v1/consultations/{w.consultation.slug}/organizations",
                          everyone(200)),

@@ -71,14 +71,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_supports_organization', ['organization_id', 'consultation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_supports_proposal_id'), ['proposal_id'], unique=False)
 
-    with op.batch_alter_table('consultations', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('supporters_hidden', sa.Boolean(), nullable=False, server_default=sa.false()))
+    # Not in batch mode: on SQLite it would copy the table and drop the original, which with foreign keys on
+    # fails (or cascades) on the rows referencing it; SQLite (3.35 and later) alters a column in place.
+    op.add_column('consultations', sa.Column('supporters_hidden', sa.Boolean(), nullable=False,
+                                             server_default=sa.false()))
 
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('consultations', schema=None) as batch_op:
-        batch_op.drop_column('supporters_hidden')
+    # Not in batch mode: on SQLite it would copy the table and drop the original, which with foreign keys on
+    # fails (or cascades) on the rows referencing it; SQLite (3.35 and later) alters a column in place.
+    op.drop_column('consultations', 'supporters_hidden')
 
     with op.batch_alter_table('supports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_supports_proposal_id'))

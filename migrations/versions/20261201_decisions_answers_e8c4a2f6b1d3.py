@@ -47,6 +47,7 @@ def downgrade() -> None:
     op.drop_column('proposals', 'decided_by_id')
     op.drop_column('proposals', 'decision_reason')
     op.drop_table('answer_templates')
-    with op.batch_alter_table('consultations') as batch_op:
-        batch_op.drop_column('results_digest')
-        batch_op.drop_column('results_published_at')
+    # Not in batch mode: on SQLite it would copy the table and drop the original, which with foreign keys on
+    # fails (or cascades) on the rows referencing it; SQLite (3.35 and later) alters a column in place.
+    op.drop_column('consultations', 'results_digest')
+    op.drop_column('consultations', 'results_published_at')

@@ -42,5 +42,6 @@ def downgrade() -> None:
             content=lines, digest=hashlib.sha256(lines.encode()).hexdigest()))
     with op.batch_alter_table('tallies') as batch_op:
         batch_op.alter_column('content', new_column_name='lines')
-    with op.batch_alter_table('consultations') as batch_op:
-        batch_op.drop_column('can_support_own_proposals')
+    # Not in batch mode: on SQLite it would copy the table and drop the original, which with foreign keys on
+    # fails (or cascades) on the rows referencing it; SQLite (3.35 and later) alters a column in place.
+    op.drop_column('consultations', 'can_support_own_proposals')

@@ -28,6 +28,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('users') as batch_op:
-        batch_op.drop_column('deleted_at')
-        batch_op.drop_column('last_seen_at')
+    # Not in batch mode: on SQLite it would copy the table and drop the original, which with foreign keys on
+    # fails (or cascades) on the rows referencing it; SQLite (3.35 and later) alters a column in place.
+    op.drop_column('users', 'deleted_at')
+    op.drop_column('users', 'last_seen_at')

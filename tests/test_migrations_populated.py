@@ -70,31 +70,47 @@ def test_every_migration_keeps_every_row_both_ways(tmp_path_factory):
             empty = [name for name, rows in row_counts(engine).items() if rows == 0]
             assert empty == [], f"the dataset leaves tables empty, give them rows in populate(): {empty}"
 
-            script = ScriptDirectory.from_config(alembic_config(None))
-            assert len(script.get_heads()) == 1, "the chain has branches: merge them first"
-            for revision in script.walk_revisions("base", "heads"):  # from head down to base
-                below = revision.down_revision or "base"
-                for direction, target in (("downgrade", below), ("upgrade", revision.revision),
-                                          ("downgrade", below)):
-                    step(engine, revision.revision, direction, target)
+            for revision, below in chain_from_head():
+                for direction, target in (("downgrade", below), ("upgrade", revision), ("downgrade", below)):
+                    step(engine, revision, direction, target)
             assert row_counts(engine) == {}, "the walk should have reached base, where no table is left"
     finally:
         dispose(app, NAME)
+
+
+def chain_from_head() -> list[tuple[str, str]]:
+    """Each migration of Alembic's script directory as (revision, the revision below it or "base"), from head
+    down to base."""
+    script = ScriptDirectory.from_config(alembic_config(None))
+    assert len(script.get_heads()) == 1, "the chain has branches: merge them first"
+    return [(revision.revision, revision.down_revision or "base")
+            for revision in script.walk_revisions("base", "heads")]
 
 
 def step(engine: sa.Engine, revision: str, direction: str, target: str) -> None:
     """Run one migration one way; every table present before and after keeps its row count."""
     before = row_counts(engine)
     try:
-        with engine.begin() as connection:
-            getattr(command, direction)(alembic_config(connection), target)
+        migrate(engine, direction, target)
     except sa.exc.DBAPIError as error:
         pytest.fail(f"{direction} of {revision} fails on a populated database: {error}")
-    after = row_counts(engine)
-    deliberate = DELIBERATE.get((revision, direction), {})
-    changed = {name: (before[name], after[name]) for name in before.keys() & after.keys()
-               if before[name] != after[name] and name not in deliberate}
+    changed = changed_counts(revision, direction, before, row_counts(engine))
     assert changed == {}, f"{direction} of {revision} changed row counts (table: before, after): {changed}"
+
+
+def migrate(engine: sa.Engine, direction: str, target: str) -> None:
+    """`alembic upgrade|downgrade target` on the engine, in one transaction, as the command line runs it."""
+    with engine.begin() as connection:
+        getattr(command, direction)(alembic_config(connection), target)
+
+
+def changed_counts(revision: str, direction: str, before: dict[str, int],
+                   after: dict[str, int]) -> dict[str, tuple[int, int]]:
+    """The tables present before and after a step whose row counts differ, as {table: (before, after)}, but
+    for the changes DELIBERATE declares for that step."""
+    deliberate = DELIBERATE.get((revision, direction), {})
+    return {name: (before[name], after[name]) for name in sorted(before.keys() & after.keys())
+            if before[name] != after[name] and name not in deliberate}
 
 
 def row_counts(engine: sa.Engine) -> dict[str, int]:
@@ -141,8 +157,11 @@ def populate(session: Session) -> None:
         session.add(AuditEntry(at=now, actor_id=person.id, action="user.signup", subject=f"user:{person.id}",
                                data={}, prev_hash=previous, hash=digest))
         previous = digest
+    # Sent, waiting for a first attempt, or failed once and waiting for the next (retry_after).
     session.add_all([OutboxMessage(recipient=person.email, subject="Bienvenue", body="Bonjour.",
-                                   sent_at=now if number % 2 else None) for number, person in enumerate(users)])
+                                   sent_at=now if number % 2 else None, attempts=1 if number % 4 == 2 else 0,
+                                   retry_after=now + timedelta(seconds=30) if number % 4 == 2 else None)
+                     for number, person in enumerate(users)])
 
 
 def _consultation(session: Session, number: int, phase: PhaseKind, now, *, chair: User,

@@ -30,7 +30,7 @@ from app.organizations.models import Organization
 from app.proposals.forms import ProposalSearchForm
 from app.proposals.models import Proposal, ProposalCosponsor
 from app.proposals.permissions import can_see
-from app.proposals.search import PRIME, is_listed, page_of_proposals
+from app.proposals.search import is_listed, page_of_proposals
 from app.results import queries as results_queries
 from app.results.forms import RankingFilterForm
 from app.votes.permissions import counts_hidden
@@ -43,8 +43,6 @@ PER_PAGE = IntegerParameter("per_page", 20, 1, 100, _l("Éléments par page, de 
 PAGE = IntegerParameter("page", 1, 1, 100_000, _l("Numéro de la page, à partir de 1."))
 # Drafts and hidden proposals stay out of the API whoever asks (their pages open to their organization).
 VISITOR = AnonymousUserMixin()
-SEED = IntegerParameter("seed", 0, 0, PRIME - 1, _l("Graine de l'ordre aléatoire (tri random) : la même graine "
-                                                     "donne le même ordre sur toutes les pages."))
 
 
 @bp.errorhandler(InvalidParameters)
@@ -128,7 +126,7 @@ def consultation(slug: str):
 # Proposals.
 @bp.get("/consultations/<slug>/proposals")
 @documented(_l("Les propositions publiées d'une consultation"), json_of.page_of(json_of.PROPOSAL),
-            form=ProposalSearchForm, parameters=(PER_PAGE, SEED),
+            form=ProposalSearchForm, parameters=(PER_PAGE,),
             description=_l("Recherche, filtres et tris de la page Contributions. Le tri par soutiens n'est pas "
                            "offert tant que la consultation cache les décomptes."))
 def consultation_proposals(slug: str):
@@ -136,7 +134,7 @@ def consultation_proposals(slug: str):
     form = ProposalSearchForm(request.args)
     form.set_choices(consultation_, counts_hidden=counts_hidden(consultation_, current_user))
     values = read_query(form)
-    page = page_of_proposals(consultation_, form.filters(values["seed"]), page=form.page.data or 1,
+    page = page_of_proposals(consultation_, form.filters(), page=form.page.data or 1,
                              per_page=values["per_page"], complete=True)
     return listing(page, [json_of.proposal_json(proposal, support_count=shown_support_count(proposal))
                           for proposal in page.items])

@@ -8,6 +8,7 @@ from app.consultations import permissions
 from app.consultations.models import Consultation, Phase
 from app.consultations.phases import current_phase, next_phase
 from app.core import clock
+from app.core.page_cache import same_for_visitors
 from app.extensions import db
 
 bp = Blueprint("consultations", __name__)
@@ -26,6 +27,7 @@ def featured_consultation(now) -> Consultation | None:
 
 
 @bp.get("/")
+@same_for_visitors
 def home():
     now = clock.now()
     consultation = featured_consultation(now)
@@ -36,6 +38,7 @@ def home():
 
 
 @bp.get("/consultations/<slug>")
+@same_for_visitors
 def detail(slug: str):
     now = clock.now()
     consultation = db.first_or_404(sa.select(Consultation).where(Consultation.slug == slug))

@@ -1,10 +1,12 @@
-"""Column types and engine settings shared by every domain."""
+"""Column types, engine settings and the reading of database errors, shared by every domain."""
 
+import sqlite3
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 
 # The largest value of an integer column on every database we run on (PostgreSQL's integer).
@@ -52,6 +54,17 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def database_unreachable(error: DBAPIError) -> bool:
+    """Whether a database error means the database cannot be reached (restarting, stopped, connection cut, locked
+    for too long) rather than a fault of the request: the same request may succeed a few seconds later."""
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, (OperationalError, InterfaceError)):
+        return False
+    # sqlite3 also calls a mistake in the SQL (no such table, syntax) an OperationalError: that one is a bug.
+    return getattr(error.orig, "sqlite_errorcode", None) != sqlite3.SQLITE_ERROR
 
 
 # Full-text search structures differ per database; migrations create them outside the models.

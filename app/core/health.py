@@ -7,9 +7,10 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Blueprint, jsonify
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from app.core import jobs, mail
+from app.core.db import database_unreachable
 from app.extensions import db
 from config import ROOT
 
@@ -39,7 +40,9 @@ def health():
         report = {"database": "ok", "migrations": migrations,
                   "mails": _waiting(mail.OutboxMessage, mail.MAX_ATTEMPTS, mail.OutboxMessage.sent_at.is_(None)),
                   "jobs": _waiting(jobs.Job, jobs.MAX_ATTEMPTS, jobs.Job.done_at.is_(None))}
-    except (OperationalError, InterfaceError) as error:  # the database does not answer
+    except DBAPIError as error:
+        if not database_unreachable(error):  # the same test as the pages' 503 (web.handle_database_error)
+            raise
         db.session.rollback()
         return jsonify({"database": "unavailable", "error": type(error).__name__, "migrations": {"head": heads}}), 503
     return jsonify(report)

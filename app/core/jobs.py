@@ -22,7 +22,7 @@ from app.core.db import UTCDateTime
 from app.extensions import db
 
 MAX_ATTEMPTS = 8
-# Doubled after each failure: 30 s, 1 min, 2 min… the eighth attempt comes about an hour after the first.
+# Doubled after each failure (retry_delay): 30 s, 1 min, 2 min… the eighth attempt comes about an hour after the first.
 FIRST_RETRY_AFTER = timedelta(seconds=30)
 BATCH_SIZE = 50
 
@@ -113,10 +113,17 @@ def _run(kind: str, group: list[Job], now: datetime) -> int:
     job = group[0]
     job.attempts += 1
     job.last_error = error
-    job.run_after = now + FIRST_RETRY_AFTER * 2 ** (job.attempts - 1)
+    job.run_after = now + retry_delay(job.attempts)
     current_app.logger.warning("Job %s (%s) failed, attempt %s of %s:\n%s", job.id, kind, job.attempts,
                                MAX_ATTEMPTS, error)
     return 0
+
+
+def retry_delay(failures: int, *, at_most: timedelta | None = None) -> timedelta:
+    """How long a row waits after its `failures`-th failure before it is tried again (jobs, mail):
+    FIRST_RETRY_AFTER, twice as long after each further failure, never more than `at_most`."""
+    delay = FIRST_RETRY_AFTER * 2 ** min(failures - 1, 16)  # 16 doublings: three weeks; more would overflow
+    return delay if at_most is None else min(delay, at_most)
 
 
 def _attempt(kind: str, payloads: list[dict]) -> str | None:

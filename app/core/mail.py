@@ -1,12 +1,13 @@
 """Mail outbox: messages are rows written in the caller's transaction and sent by a worker.
 
 Nothing is lost when the mail server is down: a failed message stays in the outbox with its
-error and is retried on the next run.
+error and waits before its next attempt, longer after each failure, so that a server down for an
+hour or a day costs a few attempts, not all of them.
 """
 
 import smtplib
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -19,14 +20,23 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import clock
 from app.core.db import UTCDateTime
-from app.core.jobs import keep_running, process_claimed, worker_options
+from app.core.jobs import keep_running, process_claimed, retry_delay, worker_options
 from app.extensions import db
 
-MAX_ATTEMPTS = 8
+# Waits of 30 s, 1 min, 2 min… 32 min, then of an hour each: the 55th and last attempt comes about
+# 48 hours after the first: a mail server down for up to two days delays messages, loses none.
+LONGEST_RETRY_AFTER = timedelta(hours=1)
+MAX_ATTEMPTS = 55
 
 
 class OutboxMessage(db.Model):
     __tablename__ = "outbox"
+    __table_args__ = (
+        # The worker walks the unsent messages (few among many sent) in the order it claims them, looking for
+        # those due: only those are indexed. PostgreSQL leaves an index on retry_after unused for that walk.
+        sa.Index("ix_outbox_pending", "id", postgresql_where=sa.text("sent_at IS NULL"),
+                 sqlite_where=sa.text("sent_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(sa.String(254))
@@ -36,6 +46,7 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    retry_after: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: as soon as possible
 
 
 class Recipient(Protocol):
@@ -74,17 +85,20 @@ def _deliver(message: OutboxMessage) -> None:
         smtp.send_message(email)
 
 
-def send_pending(batch_size: int = 50) -> int:
-    """Send queued messages, one transaction per batch; return how many were sent.
+def send_pending(batch_size: int = 50, *, now: datetime | None = None) -> int:
+    """Send the queued messages that are due, one transaction per batch; return how many were sent.
 
-    Each message is tried at most once per call, so a mail server that is down costs one
-    attempt per run, not all of them at once.
+    A message that fails waits retry_delay() before it is due again, and is given up (kept, with
+    its error) after MAX_ATTEMPTS attempts.
     """
-    unsent = sa.select(OutboxMessage).where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS)
-    return process_claimed(unsent, _send_batch, batch_size)
+    now = now or clock.now()
+    due = sa.select(OutboxMessage).where(
+        OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS,
+        sa.or_(OutboxMessage.retry_after.is_(None), OutboxMessage.retry_after <= now))
+    return process_claimed(due, lambda messages: _send_batch(messages, now), batch_size)
 
 
-def _send_batch(messages: list[OutboxMessage]) -> int:
+def _send_batch(messages: list[OutboxMessage], now: datetime) -> int:
     sent = 0
     for message in messages:
         message.attempts += 1
@@ -92,8 +106,9 @@ def _send_batch(messages: list[OutboxMessage]) -> int:
             _deliver(message)
         except (OSError, smtplib.SMTPException) as error:
             message.last_error = str(error)[:2000]
+            message.retry_after = now + retry_delay(message.attempts, at_most=LONGEST_RETRY_AFTER)
         else:
-            message.sent_at = clock.now()
+            message.sent_at = now
             sent += 1
     return sent
 

@@ -1,4 +1,5 @@
-"""What every page shares: error pages, template helpers, DSFR assets, language, safe redirects."""
+"""What every page shares: error pages (the database away included), template helpers, DSFR assets, language,
+safe redirects."""
 
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -8,18 +9,21 @@ from flask import (Flask, abort, current_app, flash, jsonify, redirect, render_t
 from flask_babel import format_datetime, format_decimal, get_locale, gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from app.core import clock
-from app.core.db import MAX_ID
+from app.core.db import MAX_ID, database_unreachable
 from app.core.errors import RuleViolation
-from app.extensions import csrf, db
+from app.extensions import csrf, db, login_manager
 from config import LANGUAGES
 
 DSFR_PACKAGE = "@gouvfr/dsfr/dist"
 # Only what the pages use is served out of the 88 MB distribution.
 DSFR_ALLOWED = ("dsfr.min.css", "dsfr.module.min.js", "dsfr.nomodule.min.js", "fonts/", "icons/",
                 "favicon/", "utility/icons/icons.min.css")
+# A PostgreSQL restart takes a few seconds: when to come back, told to browsers and API clients.
+DATABASE_RETRY_SECONDS = 10
 
 
 def init_app(app: Flask) -> None:
@@ -31,6 +35,7 @@ def init_app(app: Flask) -> None:
     app.before_request(refuse_nul_characters)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.jinja_env.filters["paris"] = paris_datetime
     app.jinja_env.filters["euros"] = euros
     app.jinja_env.filters["number"] = format_decimal
@@ -176,17 +181,47 @@ def error_messages() -> dict[int, tuple[str, str]]:
     }
 
 
+def error_response(code: int, title: str, message: str):
+    """The error page, or for the API the JSON error its clients read."""
+    if request.path.startswith("/api/"):
+        return jsonify({"error": {"status": code, "message": message}}), code
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
 def handle_http_error(error: HTTPException):
     title, message = error_messages().get(
         error.code, (_("Erreur inattendue"), _("Une erreur est survenue. Réessayez plus tard.")))
-    if request.path.startswith("/api/"):
-        return jsonify({"error": {"status": error.code, "message": message}}), error.code
-    return render_template("errors/error.html", code=error.code, title=title, message=message), error.code
+    return error_response(error.code, title, message)
 
 
 def handle_csrf_error(error: CSRFError):
     message = _("Le formulaire a expiré ou n'est pas valide : rien n'a été enregistré. "
                 "Revenez à la page précédente, rechargez-la et recommencez.")
-    if request.path.startswith("/api/"):
-        return jsonify({"error": {"status": 400, "message": message}}), 400
-    return render_template("errors/error.html", code=400, title=_("Formulaire expiré"), message=message), 400
+    return error_response(400, _("Formulaire expiré"), message)
+
+
+def handle_database_error(error: DBAPIError):
+    """The database cannot be reached (PostgreSQL restarting, stopped, the connection cut): a 503 asking to come
+    back in a few seconds rather than a 500. The pool tests connections before lending them (pool_pre_ping), so
+    the next request reconnects by itself once the database is back."""
+    if not database_unreachable(error):
+        raise error  # a bug or a broken constraint: the usual 500, logged with its traceback
+    # One line, no traceback: a restart fails every request of those few seconds. The statement and its
+    # parameters (personal data) stay out of the log.
+    current_app.logger.warning("Database unreachable, 503 for %s %s: %s: %s", request.method, request.path,
+                               type(error.orig).__name__, str(error.orig).strip().partition("\n")[0])
+    forget_request_state()
+    body, code = error_response(503, _("Service momentanément indisponible"),
+                                _("Le site ne parvient pas à joindre sa base de données pendant quelques instants. "
+                                  "Rien n'a été enregistré pour cette demande : réessayez dans quelques secondes."))
+    return body, code, {"Retry-After": str(DATABASE_RETRY_SECONDS)}
+
+
+def forget_request_state() -> None:
+    """Whatever the request began is rolled back, and its session dropped: the next request starts on a fresh
+    one. The error page then asks the database nothing: it is shown as to a visitor (who is signed in is
+    read from the database)."""
+    db.session.rollback()
+    db.session.remove()
+    # What login_user and logout_user call: anonymous for this request only, the session cookie kept.
+    login_manager._update_request_context_with_user()

@@ -4,13 +4,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import HiddenInput
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
 from app.core.forms import EurosField, MultiCheckboxField, enum_choices
 from app.organizations.forms import DEPARTEMENT_PATTERN
 from app.organizations.models import OrganizationKind
 from app.proposals.models import AnswerState, Carrier, Maturity, ProposalKind, ReportReason, TerritoryTag
-from app.proposals.search import SORTS, ProposalFilters
+from app.proposals.search import PRIME, SORTS, ProposalFilters, shuffle_of_the_moment
 from app.proposals.services import BODY_MAX, SUMMARY_MAX, TITLE_LENGTH
 
 SORT_LABELS = {"random": _l("Ordre aléatoire"), "newest": _l("Les plus récentes"),
@@ -78,8 +79,14 @@ class ProposalSearchForm(FlaskForm):
                        validators=[Optional()])
     page = IntegerField(_l("Page"), validators=[
         Optional(), NumberRange(min=1, max=100_000, message=_l("Le numéro de page doit être un entier positif."))])
+    # The random order's seed, carried by the links and the form so that the order stays put.
+    seed = IntegerField(_l("Graine de l'ordre aléatoire"), widget=HiddenInput(), validators=[
+        Optional(), NumberRange(min=0, max=PRIME - 1, message=_l("Entier entre %(min)d et %(max)d attendu."))],
+        description=_l("Tri random : la même graine donne le même ordre sur toutes les pages ; sans graine, "
+                       "celle de la minute."))
 
-    def filters(self, seed: int) -> ProposalFilters:
+    def filters(self) -> ProposalFilters:
+        seed = shuffle_of_the_moment() if self.seed.data is None else self.seed.data
         return ProposalFilters(
             q=(self.q.data or "").strip(), kind=self.kind.data or None,
             theme_id=int(self.theme.data) if self.theme.data else None, territory=self.territory.data or None,

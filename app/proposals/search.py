@@ -6,8 +6,10 @@ each word of the query cut to its Snowball stem and matched as a prefix); both a
 migrations, outside the models.
 """
 
+import hashlib
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import SelectPagination
@@ -15,6 +17,7 @@ from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from app.committee.permissions import answers_are_public
 from app.consultations.models import Consultation
+from app.core import clock
 from app.extensions import db
 from app.organizations.models import Organization
 from app.proposals import similarity
@@ -22,6 +25,7 @@ from app.proposals.models import Proposal, ProposalState, ProposalTerritoryTag, 
 
 SORTS = ("random", "newest", "most_supported", "most_commented")
 PRIME = 2_147_483_647  # 2**31 - 1: squares of smaller numbers fit in a signed 64-bit integer
+SHUFFLE_SECONDS = 60  # how long new visitors are shown the same random order
 
 
 @dataclass
@@ -52,6 +56,14 @@ def full_text_condition(query: str, words: list[str]):
     match = " ".join(f'"{similarity.stem(word)}"*' for word in words)
     return Proposal.id.in_(sa.select(sa.literal_column("rowid")).select_from(sa.table("proposals_fts"))
                            .where(sa.literal_column("proposals_fts").op("MATCH")(match)))
+
+
+def shuffle_of_the_moment(now: datetime | None = None) -> int:
+    """The random order's seed for a visitor who has none yet, the same on every web process for a minute:
+    the seed then travels in the page's links, so that a visitor's order stays put while they browse, and
+    the page, the same for everyone that minute, can be kept in front of Python (app/core/page_cache.py)."""
+    minute = int((now or clock.now()).timestamp()) // SHUFFLE_SECONDS
+    return int.from_bytes(hashlib.sha256(str(minute).encode()).digest()[:8], "big") % PRIME
 
 
 def _random_key(seed: int):

@@ -1,9 +1,7 @@
 """Proposal pages: the public index, a proposal's page, drafting, publishing and discussing."""
 
-import secrets
-
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
@@ -11,13 +9,14 @@ from sqlalchemy.orm import joinedload
 from app.committee import links as committee_links
 from app.consultations.models import Consultation
 from app.core import clock
+from app.core.page_cache import same_for_visitors
 from app.core.web import attempt, form_id, safe_next_url
 from app.extensions import db
 from app.proposals import moderation, permissions, services, vectors
 from app.proposals.forms import (CommentEditForm, CommentForm, LinkForm, OrganizationChoiceForm, ProposalForm,
                                  ProposalSearchForm, ReportForm, WithdrawForm, id_choices)
 from app.proposals.models import Carrier, Comment, Maturity, Proposal, ProposalKind, ProposalState
-from app.proposals.search import PRIME, ProposalFilters, page_of_proposals
+from app.proposals.search import ProposalFilters, page_of_proposals, shuffle_of_the_moment
 from app.votes.permissions import counts_hidden
 from app.votes.services import support_options
 
@@ -66,21 +65,15 @@ def visible_proposal_or_404(proposal_id: int, *options) -> Proposal:
     return proposal
 
 
-def visitor_seed() -> int:
-    """The visitor's shuffle, kept for the session so that pages do not reshuffle."""
-    if "seed" not in session:
-        session["seed"] = secrets.randbelow(PRIME)
-    return session["seed"]
-
-
 @bp.get("/consultations/<slug>/propositions")
+@same_for_visitors
 def index(slug: str):
     consultation = _consultation(slug)
     hidden = counts_hidden(consultation, current_user)
     form = ProposalSearchForm(request.args)
     form.set_choices(consultation, counts_hidden=hidden)
     valid = form.validate()
-    filters = form.filters(visitor_seed()) if valid else ProposalFilters(seed=visitor_seed())
+    filters = form.filters() if valid else ProposalFilters(seed=shuffle_of_the_moment())
     page = page_of_proposals(consultation, filters, page=(form.page.data or 1) if valid else 1, per_page=PER_PAGE)
     own_organizations = [organization.id for organization in permissions.acting_organizations(current_user)]
     drafts = db.session.scalars(
@@ -89,7 +82,7 @@ def index(slug: str):
         .order_by(Proposal.updated_at.desc())).all() if own_organizations else []
     filtered = any(request.args.get(name) for name in request.args if name not in ("page", "sort"))
     return render_template("proposals/index.html", consultation=consultation, form=form, page=page,
-                           drafts=drafts, show_counts=not hidden, filtered=filtered,
+                           seed=filters.seed, drafts=drafts, show_counts=not hidden, filtered=filtered,
                            support_options=support_options(current_user, consultation, page.items))
 
 
@@ -163,6 +156,7 @@ def _comments(proposal: Proposal) -> list[tuple[Comment, list[Comment]]]:
 
 
 @bp.get("/propositions/<int:proposal_id>")
+@same_for_visitors
 def detail(proposal_id: int):
     proposal = db.get_or_404(Proposal, proposal_id)
     if not permissions.can_see(current_user, proposal):

@@ -7,6 +7,9 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from limits import parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import RateLimiter
+from redis import RedisError
 from sqlalchemy.orm import joinedload
 
 from app.consultations.models import Consultation
@@ -36,13 +39,23 @@ def _rate_limits(text: str) -> list:
     return parse_many(text)
 
 
+@functools.cache
+def _in_memory(strategy: type[RateLimiter]) -> RateLimiter:
+    return strategy(MemoryStorage())
+
+
 def _refuse_bursts() -> None:
     """A person pressing buttons stays far below SUPPORT_RATE_LIMIT; a script meets it, and is told so
     (429). Casts and withdrawals count together, per person (a town hall's officials often share an
     address), in the limiter's storage, which every web process shares (Redis in production). Asked of
-    Flask-Limiter's strategy directly: its route decorator costs a twelfth of a support request."""
-    limits = _rate_limits(current_app.config["SUPPORT_RATE_LIMIT"])
-    if not all(limiter.limiter.hit(limit, "supports", str(current_user.id)) for limit in limits):
+    Flask-Limiter's strategy directly: its route decorator costs a twelfth of a support request. Redis
+    away, this process counts alone in memory, as Flask-Limiter's fallback does for decorated routes."""
+    limits, person = _rate_limits(current_app.config["SUPPORT_RATE_LIMIT"]), str(current_user.id)
+    try:
+        allowed = all(limiter.limiter.hit(limit, "supports", person) for limit in limits)
+    except RedisError:
+        allowed = all(_in_memory(type(limiter.limiter)).hit(limit, "supports", person) for limit in limits)
+    if not allowed:
         abort(429)
 
 

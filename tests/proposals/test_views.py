@@ -1,16 +1,18 @@
 """Proposal pages and the proposals API through HTTP: what people see, and the database afterwards."""
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from app.accounts.models import User
 from app.consultations.models import PhaseKind, Theme
+from app.core import clock
 from app.core.jobs import Job
 from app.extensions import db
 from app.organizations.models import MembershipStatus
-from app.proposals import moderation, services
+from app.proposals import moderation, search, services
 from app.proposals.models import (Comment, NeedServiceLink, Proposal, ProposalCosponsor, ProposalState,
                                   ProposalTerritoryTag, ProposalVector, ProposalVersion, Report)
 from tests.factories import (CANTEEN, CYBER, make_comment, make_consultation, make_member, make_organization,
@@ -551,13 +553,22 @@ def test_filters_stay_in_the_url_and_in_the_pagination_links(client, consultatio
     assert "Effacer les filtres" in page
 
 
-def test_the_visitor_keeps_the_same_random_order_for_the_whole_session(client, consultation):
+def test_the_random_order_travels_in_the_links_and_changes_for_new_visitors_each_minute(client, consultation,
+                                                                                        monkeypatch):
     proposals = [make_proposal(consultation, title=f"Proposition aléatoire {number}") for number in range(25)]
-    first = ids_shown(client.get(index_url(consultation)))
-    assert ids_shown(client.get(index_url(consultation))) == first
-    second_page = ids_shown(client.get(index_url(consultation, "page=2")))
-    assert sorted(first + second_page) == sorted(p.id for p in proposals)
-    assert ids_shown(client.get(index_url(consultation, "sort=random"))) == first
+    moment = clock.now().replace(second=30)
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    first = client.get(index_url(consultation))
+    seed = search.shuffle_of_the_moment()
+    page = text_of(first)
+    assert f'name="seed" type="hidden" value="{seed}"' in page  # the filters keep the order
+    next_link = re.search(r'fr-pagination__link--next[^"]*" href="([^"]+)"', page).group(1)
+    assert f"seed={seed}" in next_link and "Set-Cookie" not in first.headers  # nothing kept in a session
+    monkeypatch.setattr(clock, "now", lambda: moment + timedelta(minutes=7))
+    second_page = ids_shown(client.get(next_link))  # minutes later, the visitor's order has not moved
+    assert sorted(ids_shown(first) + second_page) == sorted(p.id for p in proposals)
+    assert ids_shown(client.get(index_url(consultation, f"seed={seed}&sort=random"))) == ids_shown(first)
+    assert ids_shown(client.get(index_url(consultation))) != ids_shown(first)  # a new visitor, a new order
 
 
 @pytest.mark.parametrize("query, messages", [

@@ -6,7 +6,7 @@ engine (scikit-learn), which only the job runs.
 """
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import format_percent, gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user, login_required
 from flask_sqlalchemy.pagination import Pagination
@@ -68,9 +68,15 @@ def _refused(consultation: Consultation):
     return None
 
 
-def _computed_draft(consultation: Consultation) -> ClusterSuggestion | None:
+NOT_COMPUTED = _l("La suggestion n'est pas encore calculée.")
+
+
+def _computed_draft(consultation: Consultation, missing=NOT_COMPUTED) -> ClusterSuggestion:
+    """The draft, computed; without one, back to the suggestion's page, told `missing`."""
     draft = current_draft(consultation)
-    return draft if draft is not None and draft.content is not None else None
+    if draft is None or draft.content is None:
+        abort(_back(consultation, str(missing)))
+    return draft
 
 
 def _find(draft: ClusterSuggestion, number: int) -> dict | None:
@@ -132,8 +138,6 @@ def accept(slug: str):
     if refusal := _refused(consultation):
         return refusal
     draft = _computed_draft(consultation)
-    if draft is None:
-        return _back(consultation, _("La suggestion n'est pas encore calculée."))
     form = AcceptForm()
     if form.validate_on_submit():
         done, issues = attempt(lambda: accept_clusters(draft, form.chosen, move_assigned=form.assigned.data == MOVE,
@@ -150,8 +154,6 @@ def accept(slug: str):
 def cluster(slug: str, number: int):
     consultation = committee_space(slug)
     draft = _computed_draft(consultation)
-    if draft is None:
-        return _back(consultation, _("La suggestion n'est pas encore calculée."))
     return _show_cluster(consultation, draft, number)
 
 
@@ -190,17 +192,13 @@ def _change(slug: str, number: int, form_class, kept_as: str, change, success: s
     if refusal := _refused(consultation):
         return refusal
     draft = _computed_draft(consultation)
-    if draft is None:
-        return _back(consultation, _("La suggestion n'est pas encore calculée."))
     form = form_class()
     if form_class.cluster_field:  # any cluster of the draft: the service says why one cannot be chosen
         form[form_class.cluster_field].choices = [SelectChoice(str(other["number"]), other["name"])
                                                   for other in draft.content["clusters"]]
     if form.validate_on_submit() and attempt(lambda: change(draft, form), form=form, success=success)[0]:
         return redirect(safe_next_url() or url_for(".cluster", slug=slug, number=number))
-    draft = _computed_draft(consultation)
-    if draft is None:
-        return _back(consultation, _("Cette suggestion a été remplacée par une nouvelle demande."))
+    draft = _computed_draft(consultation, _l("Cette suggestion a été remplacée par une nouvelle demande."))
     return _show_cluster(consultation, draft, number, **{kept_as: form})
 
 
@@ -238,8 +236,6 @@ def merge(slug: str, number: int):
 def duplicates(slug: str):
     consultation = committee_space(slug)
     draft = _computed_draft(consultation)
-    if draft is None:
-        return _back(consultation, _("La suggestion n'est pas encore calculée."))
     return render_template("committee/suggestion_duplicates.html", consultation=consultation, draft=draft,
                            page=ListPagination(items=draft.content["duplicates"], page=page_argument(),
                                                per_page=DUPLICATES_PER_PAGE, error_out=False),

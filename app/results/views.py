@@ -5,8 +5,10 @@ Nothing of the answers shows before the chair publishes them (`answers_are_publi
 say when the results are expected.
 """
 
+from functools import wraps
+
 from flask import Blueprint, abort, render_template, request
-from flask_babel import gettext as _, ngettext
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 
 from app.committee.models import Issue
 from app.committee.permissions import answers_are_public
@@ -24,19 +26,26 @@ bp = Blueprint("results", __name__, url_prefix="/consultations/<slug>/resultats"
 PER_PAGE = 50
 
 
-def _unpublished(consultation: Consultation, page_title: str):
-    """The page shown in place of results not published yet, with the date they are expected if known."""
-    phase = consultation.phase(PhaseKind.RESULTS)
-    return render_template("results/unpublished.html", consultation=consultation, page_title=page_title,
-                           expected_at=phase.starts_at if phase else None, now=clock.now())
+def once_published(page_title):
+    """Decorate a results page: the view gets the consultation; until the chair publishes, people read under
+    `page_title` (a lazy string) when the results are expected, if known, instead."""
+    def decorate(view):
+        @wraps(view)
+        def page(slug: str):
+            consultation = consultation_by_slug(slug)
+            if answers_are_public(consultation):
+                return view(consultation)
+            phase = consultation.phase(PhaseKind.RESULTS)
+            return render_template("results/unpublished.html", consultation=consultation, page_title=str(page_title),
+                                   expected_at=phase.starts_at if phase else None, now=clock.now())
+        return page
+    return decorate
 
 
 @bp.get("")
 @same_for_visitors
-def results(slug: str):
-    consultation = consultation_by_slug(slug)
-    if not answers_are_public(consultation):
-        return _unpublished(consultation, _("Résultats"))
+@once_published(_l("Résultats"))
+def results(consultation: Consultation):
     laureates = queries.laureates(consultation)
     granted = sum(proposal.granted_amount_cents or 0 for proposal in laureates)
     supports = queries.supports_per_issue(consultation)
@@ -48,12 +57,10 @@ def results(slug: str):
 
 @bp.get("/classement")
 @same_for_visitors
-def ranking(slug: str):
+@once_published(_l("Classement par soutiens et réponses du comité"))
+def ranking(consultation: Consultation):
     """Every listed proposal by its supports, with the committee's answer: a page of its own, the longest
     part of the results."""
-    consultation = consultation_by_slug(slug)
-    if not answers_are_public(consultation):
-        return _unpublished(consultation, _("Classement par soutiens et réponses du comité"))
     form = RankingFilterForm(request.args)
     valid = form.validate()
     ranking = queries.ranking(consultation, form.filters() if valid else queries.RankingFilters(),
@@ -118,10 +125,8 @@ def summary(rows: list[tuple[str, int]], what: str) -> str:
 
 @bp.get("/services")
 @same_for_visitors
-def catalogue(slug: str):
-    consultation = consultation_by_slug(slug)
-    if not answers_are_public(consultation):
-        return _unpublished(consultation, _("Catalogue des services lauréats"))
+@once_published(_l("Catalogue des services lauréats"))
+def catalogue(consultation: Consultation):
     services = queries.laureate_services(consultation)
     form = CatalogueFilterForm(request.args)
     form.set_choices(consultation, queries.licences_of(services))

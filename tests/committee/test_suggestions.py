@@ -338,6 +338,17 @@ def test_a_member_asks_is_told_it_is_computing_then_reads_the_clusters(signed_in
     assert "Demander une nouvelle suggestion" in page and f'name="version" value="{draft.version}"' in page
 
 
+@pytest.mark.parametrize("method, path", [("get", "/groupes/1"), ("get", "/doublons"), ("post", "/accepter"),
+                                          ("post", "/groupes/1/nom")])
+def test_pages_of_a_draft_not_computed_yet_lead_back_to_the_suggestion_and_say_why(signed_in, consultation, member,
+                                                                                  method, path):
+    suggestions.request_suggestion(consultation, n_clusters=4, threshold=0.7, by=member)
+    db.session.commit()  # asked, not computed: the job has not run
+    response = signed_in.get(space(path)) if method == "get" else signed_in.post_form(space(path), {"name": "X"})
+    assert response.status_code == 302 and response.location == space()
+    assert "La suggestion n'est pas encore calculée." in text_of(signed_in.get(space()))
+
+
 @pytest.mark.parametrize("form, message", [
     ({"clusters": "1", "threshold": "70"}, "Indiquez un nombre de 2 à 50, ou laissez vide."),
     ({"clusters": "51", "threshold": "70"}, "Indiquez un nombre de 2 à 50, ou laissez vide."),

@@ -17,7 +17,8 @@ run: $(VENV)/.runtime assets translations
 	$(FLASK) demo load $(if $(PHASE),--phase $(PHASE))
 	@echo "Agora écoute sur http://127.0.0.1:$(PORT) (les courriels s'affichent ici)."
 	@$(FLASK) mail send --loop & mail=$$!; $(FLASK) jobs run --loop & jobs=$$!; \
-		trap 'kill $$mail $$jobs 2>/dev/null' EXIT INT TERM; \
+		$(FLASK) reminders run --loop --interval 60 & reminders=$$!; \
+		trap 'kill $$mail $$jobs $$reminders 2>/dev/null' EXIT INT TERM; \
 		$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # The production topology on this machine (scripts/prod.py): nginx on PROD_PORT (8080), two gunicorn

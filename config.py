@@ -83,6 +83,11 @@ class Config:
     SESSION_MAX_AGE = int(os.environ.get("SESSION_MAX_AGE", str(12 * 3600)))
     # Results, statistics, contributions: pages the same for every visitor, kept this long by nginx (page_cache.py).
     VISITOR_PAGE_SECONDS = int(os.environ.get("VISITOR_PAGE_SECONDS", "10"))
+    # ProConnect (public servants' sign-in, OpenID Connect): the client registered with ProConnect, and its
+    # discovery document's URL (or the issuer's); unset, no ProConnect button and its routes answer 404.
+    PROCONNECT_CLIENT_ID = os.environ.get("PROCONNECT_CLIENT_ID")
+    PROCONNECT_CLIENT_SECRET = os.environ.get("PROCONNECT_CLIENT_SECRET")
+    PROCONNECT_DISCOVERY_URL = os.environ.get("PROCONNECT_DISCOVERY_URL")
     WTF_CSRF_TIME_LIMIT = None
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
 

@@ -32,6 +32,8 @@ from app.core.sessions import JSONCookieSessionInterface
 from app.demo import demo_cli
 from app.extensions import babel, csrf, db, limiter, login_manager
 from app.legal.views import bp as legal_bp
+from app.notifications.services import reminders_cli
+from app.notifications.views import bp as notifications_bp
 from app.opendata.decidim import decidim_cli
 from app.opendata import sizes as opendata_sizes
 from app.opendata.pabulib import pabulib_cli
@@ -75,10 +77,10 @@ def create_app(config: str | object | None = None, **overrides) -> Flask:
     for blueprint in (accounts_bp, organizations_bp, consultations_bp, proposals_bp, votes_bp, admin_bp,
                       api_bp, legal_bp, committee_bp, suggestions_bp, evaluation_bp,
                       links_bp, merging_bp, selection_bp, decisions_bp, results_bp, statistics_bp,
-                      opendata_bp, health_bp):
+                      opendata_bp, health_bp, notifications_bp):
         app.register_blueprint(blueprint)
     for group in (mail_cli, jobs_cli, directory_cli, demo_cli, audit_cli, decidim_cli, committee_cli,
-                  pabulib_cli):
+                  pabulib_cli, reminders_cli):
         app.cli.add_command(group)
     app.cli.add_command(backup_cli)
     return app

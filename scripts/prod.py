@@ -1,6 +1,6 @@
 """The production topology on one machine, on loopback ports, for tests and benchmarks (`make prod-up`,
-`make prod-down`): nginx on PROD_PORT (default 8080) in front of two gunicorn instances, the mail and job
-workers, on a PostgreSQL database and a Redis database of their own, migrated, with the demo loaded.
+`make prod-down`): nginx on PROD_PORT (default 8080) in front of two gunicorn instances, the workers (mails,
+jobs, reminders), on a PostgreSQL database and a Redis database of their own, migrated, with the demo loaded.
 
     scripts/prod.py up | down | status
 
@@ -167,6 +167,7 @@ def start_processes(env: dict) -> None:
               {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"})
     start("mail", [str(BIN / "flask"), "--app", "wsgi", "mail", "send", "--loop"], env)
     start("jobs", [str(BIN / "flask"), "--app", "wsgi", "jobs", "run", "--loop"], env)
+    start("reminders", [str(BIN / "flask"), "--app", "wsgi", "reminders", "run", "--loop", "--interval", "60"], env)
     run("nginx", "-p", str(HERE), "-c", str(HERE / "nginx.conf"), env=env)  # forks to the background
     wait_for_health()
 

@@ -12,7 +12,7 @@ from app.core import clock
 from app.core.markdown import render_markdown
 from app.consultations.phases import calendar_around
 from app.extensions import db
-from app.organizations.models import Membership, MembershipStatus, Organization
+from app.organizations.models import DiagnosticRequest, Membership, MembershipStatus, Organization
 from app.organizations.services import normalize_name
 from app.proposals import services
 from app.proposals.models import Comment, Proposal
@@ -52,6 +52,16 @@ def make_member(user: User | None = None, organization: Organization | None = No
                 status: str = MembershipStatus.VERIFIED) -> Membership:
     return _save(Membership(user=user or make_user(), organization=organization or make_organization(),
                             role=role, status=status))
+
+
+def make_diagnostic_request(organization: Organization | None = None, requested_by: User | None = None, *,
+                            status: str = "new", needs: str = "Un diagnostic de nos outils numériques."
+                            ) -> DiagnosticRequest:
+    """An ANSM diagnostic request written straight to the database (diagnostics.request_diagnostic checks the rules)."""
+    requested_by, now = requested_by or make_user(), clock.now()
+    return _save(DiagnosticRequest(organization=organization or make_organization(), requested_by=requested_by,
+                                   needs=needs, contact_name=requested_by.name, contact_email=requested_by.email,
+                                   contact_phone="", status=status, admin_note="", created_at=now, updated_at=now))
 
 
 def make_consultation(phase: str | PhaseKind = PhaseKind.SUPPORT, *, now: datetime | None = None,

@@ -28,7 +28,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy.orm import Session
 
-from app.accounts.models import User, UserSession
+from app.accounts.models import User, UserIdentity, UserSession
 from app.committee.models import (AnswerTemplate, ClusterSuggestion, CommitteeNote, CommitteeSeat,
                                   ConflictDeclaration, Criterion, EvaluationAssignment, Issue, Score)
 from app.consultations.models import Consultation, Phase, PhaseKind, Theme
@@ -38,11 +38,13 @@ from app.core.audit import AuditEntry
 from app.core.jobs import Job
 from app.core.mail import OutboxMessage
 from app.extensions import db
+from app.notifications.models import NotificationPreference, SentReminder
 from app.opendata.sizes import FileSize
-from app.organizations.models import Membership, MembershipStatus, Organization, OrganizationPostalCode
+from app.organizations.models import (DiagnosticRequest, Membership, MembershipStatus, Organization,
+                                      OrganizationPostalCode)
 from app.proposals.models import (Comment, NeedServiceLink, Proposal, ProposalCosponsor, ProposalNeighbour,
                                   ProposalTerritoryTag, ProposalVector, ProposalVersion, Report)
-from app.votes.models import Support, SupportEvent, SupportQuota, Tally
+from app.votes.models import Mandate, Support, SupportEvent, SupportQuota, Tally
 from tests.conftest import alembic_config, build_app, dispose
 
 NAME = "agora_migrations_populated"
@@ -148,6 +150,20 @@ def populate(session: Session) -> None:
                      for person, commune in zip(elected, communes)])
     session.add_all([UserSession(token_hash=hashlib.sha256(f"jeton {person.id}".encode()).hexdigest(),
                                  user_id=person.id, expires_at=now + timedelta(days=1)) for person in elected])
+    session.add_all([UserIdentity(provider="proconnect", subject=f"agent-{person.id}", user_id=person.id)
+                     for person in elected])
+    # Aidants: one mandate in force, one revoked.
+    session.add_all([Mandate(organization=communes[0], official=elected[0], aidant=member, starts_at=now,
+                             ends_at=now + timedelta(days=30), revoked_at=now if revoked else None,
+                             revoked_by=elected[0] if revoked else None, created_at=now)
+                     for revoked in (False, True)])
+    # ANSM diagnostic requests: a closed one and an open one of the same commune, an open one of another.
+    session.add_all([DiagnosticRequest(organization=commune, requested_by=person, needs="Un diagnostic.",
+                                       contact_name=person.name, contact_email=person.email, contact_phone="",
+                                       status=status, admin_note="", created_at=now, updated_at=now)
+                     for commune, person, status in ((communes[0], elected[0], "closed"),
+                                                     (communes[0], elected[0], "contacted"),
+                                                     (communes[1], elected[1], "new"))])
     for number, phase in enumerate((PhaseKind.RESULTS, PhaseKind.SUPPORT)):
         consultation = _consultation(session, number, phase, now, chair=chair, member=member)
         _proposals(session, consultation, communes, elected, now, chair=chair, member=member)
@@ -162,6 +178,12 @@ def populate(session: Session) -> None:
                                    sent_at=now if number % 2 else None, attempts=1 if number % 4 == 2 else 0,
                                    retry_after=now + timedelta(seconds=30) if number % 4 == 2 else None)
                      for number, person in enumerate(users)])
+    # Reminders: choices of mail, reminders sent and one waiting for its daily digest.
+    session.add_all([NotificationPreference(user_id=person.id, kind="window_closing", mode="daily", changed_at=now)
+                     for person in elected])
+    session.add_all([SentReminder(kind="window_opens", subject_id=1, user_id=person.id,
+                                  sent_at=now if number % 2 else None, created_at=now)
+                     for number, person in enumerate(elected)])
 
 
 def _consultation(session: Session, number: int, phase: PhaseKind, now, *, chair: User,

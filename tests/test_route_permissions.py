@@ -6,14 +6,18 @@ this table checks that nobody gets past a door they should not.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
 from app.consultations.models import PhaseKind
 from app.core import clock
+from app.extensions import db
+from app.notifications.services import unsubscribe_token
 from app.organizations.models import MembershipStatus
-from tests.factories import (make_comment, make_consultation, make_issue, make_member, make_organization,
-                             make_proposal, make_suggestion, make_user, seat)
+from app.votes.mandates import grant_mandate
+from tests.factories import (make_comment, make_consultation, make_diagnostic_request, make_issue, make_member,
+                             make_organization, make_proposal, make_suggestion, make_user, seat)
 
 ROLES = ("visitor", "user", "agent", "elected", "committee", "chair", "admin")
 
@@ -59,6 +63,14 @@ class World:
             make_proposal(self.consultation, merged_into_id=merged.id)
         return f"/consultations/{self.consultation.slug}/comite/fusions/{merged.id}{action}"
 
+    def mandate_path(self, action: str = "") -> str:
+        """A mandate the elected official gave the agent, in force."""
+        now = clock.now()
+        mandate = grant_mandate(self.users["elected"], self.users["agent"], self.organization, now,
+                                now + timedelta(days=9))
+        db.session.commit()
+        return f"/compte/mandats/{mandate.id}{action}"
+
 
 @pytest.fixture
 def world():
@@ -102,9 +114,15 @@ ROUTES = {
     "accounts.confirm_email": ("GET", lambda w: "/compte/confirmer/jeton-invalide", everyone(302)),
     "accounts.sign_in": ("GET", lambda w: "/compte/connexion", {**everyone(302), "visitor": 200}),
     "accounts.sign_out": ("POST", lambda w: "/compte/deconnexion", everyone(302)),
+    # ProConnect is not configured here: no route (configured, tests/accounts/test_proconnect.py walks them).
+    "accounts.proconnect_start": ("GET", lambda w: "/compte/proconnect", everyone(404)),
+    "accounts.proconnect_callback": ("GET", lambda w: "/compte/proconnect/retour?code=x&state=y", everyone(404)),
     "accounts.forgot_password": ("GET", lambda w: "/compte/mot-de-passe-oublie", everyone(200)),
     "accounts.reset_password": ("GET", lambda w: "/compte/reinitialiser/jeton", everyone(200)),
     "accounts.account": ("GET", lambda w: "/compte/", signed_in(200)),
+    "notifications.preferences": ("GET", lambda w: "/compte/courriels", signed_in(200)),
+    "notifications.unsubscribe": ("GET", lambda w: "/courriels/desabonnement/"
+                                  + unsubscribe_token(w.users["agent"], "results"), everyone(200)),
     "accounts.change_name": ("GET", lambda w: "/compte/nom", signed_in(200)),
     "accounts.change_email": ("GET", lambda w: "/compte/adresse", signed_in(200)),
     "accounts.confirm_new_email": ("GET", lambda w: "/compte/adresse/confirmer/jeton-invalide", everyone(302)),
@@ -118,6 +136,9 @@ ROUTES = {
     "organizations.pending_requests": ("GET", lambda w: "/adhesions/a-traiter", signed_in(200)),
     "organizations.decide": ("POST", lambda w: f"/adhesions/{w.pending_request().id}/decision",
                              only(302, "elected", "admin")),
+    # The ANSM diagnostic: asked by the eligible commune's verified members; the others are told why, sent back.
+    "organizations.request_diagnostic": ("GET", lambda w: f"/collectivites/{w.organization.id}/diagnostic",
+                                         {**signed_in(302), "agent": 200, "elected": 200}),
     "consultations.home": ("GET", lambda w: "/", everyone(200)),
     "consultations.detail": ("GET", lambda w: f"/consultations/{w.consultation.slug}", everyone(200)),
     "proposals.index": ("GET", lambda w: f"/consultations/{w.consultation.slug}/propositions", everyone(200)),
@@ -146,6 +167,8 @@ ROUTES = {
     "votes.tally_csv": ("GET", lambda w: f"/consultations/{w.consultation.slug}/decompte.csv",
                         everyone(404)),  # published once the support window has closed
     "votes.journal": ("GET", lambda w: f"/admin/consultations/{w.consultation.id}/soutiens", ADMIN_PAGE),
+    "votes.mandates_page": ("GET", lambda w: "/compte/mandats", signed_in(200)),
+    "votes.revoke_mandate": ("POST", lambda w: w.mandate_path("/revoquer"), only(302, "elected", "admin")),
     "admin.index": ("GET", lambda w: "/admin/", ADMIN_PAGE),
     "admin.new_consultation": ("GET", lambda w: "/admin/consultations/nouvelle", ADMIN_PAGE),
     "admin.edit_consultation": ("GET", lambda w: f"/admin/consultations/{w.consultation.id}/modifier", ADMIN_PAGE),
@@ -154,6 +177,9 @@ ROUTES = {
                                     only(302, "admin")),
     "admin.new_organization": ("GET", lambda w: "/admin/organisations/nouvelle", ADMIN_PAGE),
     "admin.audit_log": ("GET", lambda w: "/admin/journal", ADMIN_PAGE),
+    "admin.diagnostic_requests": ("GET", lambda w: "/admin/diagnostics?statut=new", ADMIN_PAGE),
+    "admin.diagnostic_request": ("GET", lambda w: f"/admin/diagnostics/{make_diagnostic_request(w.organization).id}",
+                                 ADMIN_PAGE),
     "legal.legal_notice": ("GET", lambda w: "/mentions-legales", everyone(200)),
     "legal.personal_data": ("GET", lambda w: "/donnees-personnelles", everyone(200)),
     "legal.accessibility": ("GET", lambda w: "/accessibilite", everyone(200)),

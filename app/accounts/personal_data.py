@@ -18,7 +18,7 @@ from flask_babel import force_locale, gettext as _, ngettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from app.accounts.models import User, UserSession
+from app.accounts.models import User, UserIdentity, UserSession
 from app.accounts.services import UNUSABLE_PASSWORD_HASH, check_current_password
 from app.accounts.sessions import end_every_session
 from app.committee.models import (AnswerTemplate, ClusterSuggestion, CommitteeNote, CommitteeSeat,
@@ -28,10 +28,11 @@ from app.core.audit import AuditEntry
 from app.core.mail import OutboxMessage
 from app.core.web import paris_datetime
 from app.extensions import db
-from app.organizations.models import Membership, MembershipRole
+from app.notifications.models import NotificationPreference, SentReminder
+from app.organizations.models import DiagnosticRequest, Membership, MembershipRole
 from app.proposals.models import (Comment, NeedServiceLink, Proposal, ProposalCosponsor, ProposalVersion,
                                   Report)
-from app.votes.models import Support, SupportEvent
+from app.votes.models import Mandate, Support, SupportEvent
 from app.votes.permissions import why_not_withdraw
 from app.votes.services import withdraw_support
 
@@ -83,6 +84,11 @@ SECTIONS = (
             ("proposal_id", "proposal.title", "organization.name", "cast_at", "receipt_code")),
     Section("support_journal", SupportEvent, "actor_id",
             ("action", "proposal_id", "proposal.title", "organization.name", "at", "source")),
+    Section("aidant_mandates_given", Mandate, "official_id",
+            ("organization.name", "aidant_id", "starts_at", "ends_at", "revoked_at", "created_at")),
+    Section("aidant_mandates_held", Mandate, "aidant_id",
+            ("organization.name", "official_id", "starts_at", "ends_at", "revoked_at", "created_at")),
+    Section("aidant_mandates_revoked", Mandate, "revoked_by_id", ("organization.name", "revoked_at")),
     Section("committee_seats", CommitteeSeat, "user_id", ("consultation.slug", "affiliation", "is_chair")),
     Section("committee_notes", CommitteeNote, "author_id", ("proposal_id", "parent_id", "body", "created_at")),
     Section("evaluation_scores", Score, "member_id",
@@ -101,7 +107,13 @@ SECTIONS = (
     Section("proposals_merged", Proposal, "merged_by_id", ("id", "title", "merged_at")),
     Section("committee_decisions", Proposal, "decided_by_id",
             ("id", "title", "answer_state", "decision_reason", "decided_at")),
+    Section("diagnostic_requests", DiagnosticRequest, "requested_by_id",
+            ("organization.name", "needs", "contact_name", "contact_email", "contact_phone", "status", "created_at",
+             "updated_at")),
     Section("sessions", UserSession, "user_id", ("created_at", "expires_at")),
+    Section("mail_preferences", NotificationPreference, "user_id", ("kind", "mode", "changed_at")),
+    Section("reminders_sent", SentReminder, "user_id", ("kind", "subject_id", "created_at", "sent_at")),
+    Section("proconnect_identities", UserIdentity, "user_id", ("provider", "subject", "created_at")),
     # Entries they made, and those about them: their account, or another's act naming them in its data.
     Section("audit_entries", AuditEntry, "actor_id", ("at", "action", "subject", "data"),
             lambda user: sa.or_(AuditEntry.actor_id == user.id, AuditEntry.subject == f"users:{user.id}",
@@ -199,6 +211,9 @@ def delete_account(user: User, *, cause: str, now: datetime | None = None,
     db.session.execute(sa.delete(Membership).where(Membership.user_id == user_id))
     db.session.expire(user, ["memberships"])
     end_every_session(user)
+    db.session.execute(sa.delete(UserIdentity).where(UserIdentity.user_id == user_id))  # ProConnect opens it no more
+    db.session.execute(sa.delete(NotificationPreference).where(NotificationPreference.user_id == user_id))
+    db.session.execute(sa.delete(SentReminder).where(SentReminder.user_id == user_id))
     db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.recipient == user.email))
     user.email = DELETED_EMAIL.format(id=user_id)
     user.password_hash = UNUSABLE_PASSWORD_HASH  # no password opens it (authenticate says so)

@@ -6,6 +6,7 @@ requests for a known address send a mail to that address instead of saying so on
 the same work as for an unknown one.
 """
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,10 +19,11 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from app.accounts.models import User
+from app.accounts.models import User, UserIdentity
+from app.accounts.proconnect import PROVIDER as PROCONNECT, Identity
 from app.accounts.sessions import end_every_session, start_session
-from app.core import clock
-from app.core.errors import RuleViolation
+from app.core import audit, clock
+from app.core.errors import RuleViolation, refuse_if
 from app.core.mail import queue_mail
 from app.core.web import public_url
 from app.extensions import db
@@ -157,8 +159,7 @@ def authenticate(email: str, password: str) -> User:
         raise refusal from None
     if user is None:
         raise refusal
-    if not user.is_active:
-        raise RuleViolation(_("Ce compte est suspendu. Contactez l'équipe d'Agora."))
+    refuse_if(why_not_sign_in(user))
     if not user.is_confirmed:
         raise RuleViolation(_("Confirmez d'abord votre adresse électronique : "
                               "le lien vous a été envoyé par courriel."))
@@ -167,11 +168,84 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
+def why_not_sign_in(user: User) -> str | None:
+    """A suspended or deleted account opens no session, whatever the way in."""
+    if not user.is_active:
+        return _("Ce compte est suspendu. Contactez l'équipe d'Agora.")
+    return None
+
+
 def sign_in(email: str, password: str) -> User:
     """Authenticate, and open a session whose token `user.get_id()` gives for the cookie."""
     user = authenticate(email, password)
+    _open_session(user)
+    return user
+
+
+def _open_session(user: User) -> None:
     start_session(user)
     user.last_seen_at = clock.now()  # retention counts inactivity from here (app/accounts/personal_data.py)
+
+
+def sign_in_with_proconnect(identity: Identity, locale: str = "fr") -> User:
+    """Open a session for the person ProConnect vouches for, and return their account.
+
+    The account linked to their ProConnect subject; else the account of their address, linked now, only if that
+    address is confirmed on our side and the account has no other ProConnect identity (never merged with an
+    account whose owner has not proven the address); else a new account, its address confirmed since ProConnect
+    vouches for it, under a random password nobody knows (a reset gives one).
+    """
+    link = db.session.scalar(sa.select(UserIdentity).where(UserIdentity.provider == PROCONNECT,
+                                                           UserIdentity.subject == identity.subject))
+    if link is not None:
+        user = link.user
+        refuse_if(why_not_sign_in(user))
+    else:
+        email = normalize_email(identity.email)
+        if not (0 < len(identity.subject) <= 255 and "@" in email and len(email) <= 254):
+            raise RuleViolation(_("ProConnect ne nous a pas transmis d'identité utilisable (une adresse "
+                                  "électronique valable) : la connexion est impossible."))
+        user = find_user_by_email(email)
+        if user is None:
+            user = _proconnect_account(identity, email, locale)
+        else:
+            refuse_if(why_not_sign_in(user) or why_not_link_proconnect(user))
+        try:
+            with db.session.begin_nested():
+                db.session.add(UserIdentity(provider=PROCONNECT, subject=identity.subject, user_id=user.id))
+        except IntegrityError:  # the same person's other sign-in, at the same moment
+            raise RuleViolation(_("Une autre connexion avec ProConnect est en cours : recommencez.")) from None
+        audit.record("account.proconnect_link", actor=user, subject=audit.subject_of(user),
+                     data={"provider": PROCONNECT, "siret": identity.siret})
+    _open_session(user)
+    return user
+
+
+def why_not_link_proconnect(user: User) -> str | None:
+    """Why an existing account of the same address cannot be opened through ProConnect, or None."""
+    if not user.is_confirmed:
+        return _("Un compte existe déjà pour l'adresse %(email)s, mais elle n'est pas encore confirmée : nous ne "
+                 "pouvons pas le relier à ProConnect. Confirmez-la avec le lien reçu par courriel (ou connectez-vous "
+                 "avec votre mot de passe pour en demander un nouveau), puis utilisez de nouveau ProConnect.",
+                 email=user.email)
+    if db.session.scalar(sa.select(UserIdentity.id).where(UserIdentity.user_id == user.id,
+                                                          UserIdentity.provider == PROCONNECT).limit(1)):
+        return _("Le compte de l'adresse %(email)s est déjà relié à une autre identité ProConnect : connectez-vous "
+                 "avec celle-ci, ou avec votre mot de passe.", email=user.email)
+    return None
+
+
+def _proconnect_account(identity: Identity, email: str, locale: str) -> User:
+    name = " ".join(part.strip() for part in (identity.given_name, identity.usual_name) if part.strip())
+    user = User(email=email, name=name[:NAME_MAX_LENGTH] or email.split("@")[0][:NAME_MAX_LENGTH],
+                password_hash=hasher.hash(secrets.token_urlsafe(32)), email_confirmed_at=clock.now(), locale=locale)
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError:  # the same address signed up at the same moment
+        raise RuleViolation(_("Une autre connexion avec ProConnect est en cours : recommencez.")) from None
+    audit.record("account.proconnect_create", actor=user, subject=audit.subject_of(user),
+                 data={"provider": PROCONNECT})
     return user
 
 

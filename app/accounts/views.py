@@ -3,20 +3,21 @@ the account's deletion."""
 
 import json
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.accounts import personal_data, services, sessions
+from app.accounts import personal_data, proconnect, services, sessions
 from app.accounts.forms import (AccountDeletionForm, EmailChangeForm, EmailForm, NameForm, NewPasswordForm,
                                 PasswordChangeForm, SignInForm, SignUpForm)
-from app.core.web import attempt, safe_next_url
+from app.core.web import attempt, public_url, safe_next_url
 from app.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__, url_prefix="/compte")
 bp.cli.add_command(personal_data.purge_command)  # flask --app wsgi accounts purge [--dry-run]
 bp.add_app_template_global(personal_data.retention_periods)  # stated on the personal-data page
+bp.add_app_template_global(proconnect.is_enabled, "proconnect_enabled")
 
 
 def _sign_in_limit() -> str:
@@ -85,6 +86,41 @@ def sign_in():
             flash(_("Bienvenue, %(name)s.", name=user.name), "success")
             return redirect(safe_next_url() or url_for("consultations.home"))
     return render_template("accounts/sign_in.html", form=form, next=safe_next_url())
+
+
+def _proconnect_or_404() -> None:
+    if not proconnect.is_enabled():
+        abort(404)
+
+
+@bp.get("/proconnect")
+@limiter.limit(_sign_in_limit)
+def proconnect_start():
+    """To ProConnect, which sends the person back to `proconnect_callback`."""
+    _proconnect_or_404()
+    if current_user.is_authenticated:
+        return redirect(safe_next_url() or url_for("consultations.home"))
+    done, url = attempt(lambda: proconnect.authorization_url(public_url("accounts.proconnect_callback"),
+                                                             safe_next_url()))
+    return redirect(url if done else url_for("accounts.sign_in"))
+
+
+@bp.get("/proconnect/retour")
+@limiter.limit(_sign_in_limit)
+def proconnect_callback():
+    """Back from ProConnect: signed in as the sign-in form does, or back to the sign-in page, saying why."""
+    _proconnect_or_404()
+    if current_user.is_authenticated:
+        return redirect(url_for("consultations.home"))
+    next_url = proconnect.pending_next_url()
+    done, user = attempt(lambda: services.sign_in_with_proconnect(
+        proconnect.identity_from_callback(request.args, public_url("accounts.proconnect_callback")),
+        str(get_locale())))
+    if not done:
+        return redirect(url_for("accounts.sign_in"))
+    login_user(user)
+    flash(_("Bienvenue, %(name)s.", name=user.name), "success")
+    return redirect(next_url or url_for("consultations.home"))
 
 
 @bp.post("/deconnexion")

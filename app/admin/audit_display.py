@@ -25,8 +25,10 @@ from app.consultations.models import Consultation, PhaseKind
 from app.core.audit import AuditEntry
 from app.core.web import euros, paris_datetime
 from app.extensions import db
-from app.organizations.models import Membership, MembershipRole, Organization, OrganizationKind
+from app.organizations.models import (DiagnosticRequest, DiagnosticStatus, Membership, MembershipRole, Organization,
+                                      OrganizationKind)
 from app.proposals.models import AnswerState, Comment, Proposal
+from app.votes.models import Mandate
 
 # %(actor)s: who acted; %(subject)s: what the entry is about, linked; %(user)s: the person in its data.
 SENTENCES = {
@@ -41,6 +43,13 @@ SENTENCES = {
     "moderation.restore": _l("%(actor)s a rétabli %(subject)s"),
     "moderation.block_user": _l("%(actor)s a suspendu %(subject)s"),
     "account.delete": _l("%(actor)s a supprimé %(subject)s"),
+    "account.proconnect_create": _l("%(actor)s a ouvert %(subject)s avec ProConnect"),
+    "account.proconnect_link": _l("%(actor)s a relié %(subject)s à son identité ProConnect"),
+    "notifications.preference": _l("%(actor)s a changé les courriels que reçoit %(subject)s"),
+    "mandate.grant": _l("%(actor)s a confié %(subject)s"),
+    "mandate.revoke": _l("%(actor)s a révoqué %(subject)s"),
+    "support.cast_under_mandate": _l("%(actor)s a soutenu %(subject)s comme aidant"),
+    "support.withdraw_under_mandate": _l("%(actor)s a retiré le soutien à %(subject)s comme aidant"),
     "issue.create": _l("%(actor)s a créé %(subject)s"),
     "issue.update": _l("%(actor)s a modifié %(subject)s"),
     "issue.move": _l("%(actor)s a déplacé %(subject)s dans l'ordre des grands enjeux"),
@@ -66,6 +75,8 @@ SENTENCES = {
     "decision.template": _l("%(actor)s a modifié un modèle de réponse de %(subject)s"),
     "decision.apply_templates": _l("%(actor)s a appliqué les modèles de réponse à des propositions de %(subject)s"),
     "results.publish": _l("%(actor)s a publié les réponses du comité de %(subject)s"),
+    "diagnostic.request": _l("%(actor)s a envoyé %(subject)s"),
+    "diagnostic.status": _l("%(actor)s a traité %(subject)s"),
 }
 UNKNOWN_ACTION = _l("%(actor)s : %(action)s, %(subject)s")
 
@@ -103,6 +114,14 @@ SUBJECTS = {
                                                           organization_id=membership.organization_id),
                                (Membership.organization,)),
     "users": SubjectKind(User, _l("le compte de %(name)s"), lambda user: user.name),
+    "mandates": SubjectKind(Mandate, _l("un mandat d'aidant à « %(name)s »"), lambda mandate: mandate.organization.name,
+                            lambda mandate: url_for("organizations.detail", organization_id=mandate.organization_id),
+                            (Mandate.organization,)),
+    "diagnostic_requests": SubjectKind(DiagnosticRequest, _l("la demande de diagnostic sur mesure de « %(name)s »"),
+                                       lambda diagnostic: diagnostic.organization.name,
+                                       lambda diagnostic: url_for("admin.diagnostic_request",
+                                                                  request_id=diagnostic.id),
+                                       (DiagnosticRequest.organization,)),
     "issues": SubjectKind(Issue, _l("le grand enjeu « %(name)s »"), lambda issue: issue.title,
                           lambda issue: url_for("committee.issue", slug=issue.consultation.slug, issue_id=issue.id),
                           (Issue.consultation,)),
@@ -372,8 +391,32 @@ def _suggestion_accept_details(data: dict) -> list[str]:
             *([_("Propositions déjà rangées déplacées dans ce grand enjeu")] if data.get("moved") else [])]
 
 
+def _diagnostic_status_details(data: dict) -> list[str]:
+    """The status before and after (unchanged when only the note was), and the admins' note."""
+    before, after = (DiagnosticStatus(data[key]).label if data[key] in DiagnosticStatus._value2member_map_
+                     else data[key] for key in ("from", "to"))
+    status = _pair(_("Statut"), after if before == after else f"{before} → {after}")
+    return [status, *([_pair(_("Note"), _short(data["note"]))] if data.get("note") else [])]
+
+
+def _mandate_details(data: dict) -> list[str]:
+    """Both people of a mandate, for its grant, its revocation and every support cast under it."""
+    period = ([_pair(_("Période"), _("du %(start)s au %(end)s",
+                                     start=paris_datetime(datetime.fromisoformat(data["starts_at"])),
+                                     end=paris_datetime(datetime.fromisoformat(data["ends_at"]))))]
+              if "starts_at" in data else [])
+    return [_pair(_("Organisation"), data["organization"]), _pair(_("Élu ou élue"), data["official"]),
+            _pair(_("Aidant"), data["aidant"]), *period]
+
+
 DETAILS = {
+    "mandate.grant": _mandate_details,
+    "mandate.revoke": _mandate_details,
+    "support.cast_under_mandate": _mandate_details,
+    "support.withdraw_under_mandate": _mandate_details,
     "account.delete": _deletion_details,
+    "account.proconnect_create": lambda data: [],
+    "account.proconnect_link": lambda data: [_pair(_("SIRET"), data["siret"])] if data.get("siret") else [],
     "consultation.create": _consultation_details,
     "consultation.update": _consultation_details,
     "committee.add": _seat_details,
@@ -408,4 +451,6 @@ DETAILS = {
     "decision.apply_templates": lambda data: [_pair(_("Propositions"), len(data["proposals"])),
                                               _pair(_("États"), ", ".join(map(_answer_state, data["states"])))],
     "results.publish": _publication_details,
+    "diagnostic.request": lambda data: [],
+    "diagnostic.status": _diagnostic_status_details,
 }

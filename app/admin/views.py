@@ -17,9 +17,9 @@ from app.consultations.models import Consultation, PhaseKind
 from app.core import audit
 from app.core.web import attempt, page_argument
 from app.extensions import db
-from app.organizations import services as organization_services
-from app.organizations.forms import OrganizationForm
-from app.organizations.models import Membership, MembershipStatus, Organization
+from app.organizations import diagnostics, services as organization_services
+from app.organizations.forms import DiagnosticStatusForm, OrganizationForm
+from app.organizations.models import DiagnosticRequest, DiagnosticStatus, Membership, MembershipStatus, Organization
 from app.proposals import moderation
 from app.votes.services import has_supports
 
@@ -40,6 +40,7 @@ def index():
         "organizations": db.session.scalar(sa.select(sa.func.count()).select_from(Organization)),
         "pending": db.session.scalar(sa.select(sa.func.count()).select_from(Membership)
                                      .where(Membership.status == MembershipStatus.PENDING)),
+        "new_diagnostics": diagnostics.count_new_requests(),
     }
     consultations = db.session.scalars(sa.select(Consultation).order_by(Consultation.created_at.desc())).all()
     return render_template("admin/index.html", counts=counts, consultations=consultations)
@@ -133,6 +134,31 @@ def new_organization():
         if done:
             return redirect(url_for("organizations.detail", organization_id=organization.id))
     return render_template("admin/organization_form.html", form=form)
+
+
+@bp.get("/diagnostics")
+def diagnostic_requests():
+    status = request.args.get("statut") or None
+    if status is not None and status not in set(DiagnosticStatus):
+        abort(400)
+    page = db.paginate(diagnostics.requests_by_status(status), page=page_argument(), per_page=20, error_out=False)
+    return render_template("admin/diagnostic_requests.html", page=page, status=status,
+                           statuses=list(DiagnosticStatus))
+
+
+@bp.route("/diagnostics/<int:request_id>", methods=["GET", "POST"])
+def diagnostic_request(request_id: int):
+    diagnostic = db.get_or_404(DiagnosticRequest, request_id)
+    form = DiagnosticStatusForm(status=diagnostic.status, note=diagnostic.admin_note)
+    if form.validate_on_submit():
+        done, _changed = attempt(lambda: diagnostics.change_diagnostic_status(
+            diagnostic, form.status.data, form.note.data or "", by=current_user),
+            form=form, success=_("Demande de diagnostic mise à jour."))
+        if done:
+            return redirect(url_for("admin.diagnostic_request", request_id=diagnostic.id))
+    return render_template("admin/diagnostic_request.html", diagnostic=diagnostic, form=form,
+                           needs=diagnostics.published_needs_of(diagnostic.organization),
+                           history=audit_display.describe(diagnostics.status_history(diagnostic)))
 
 
 @bp.get("/journal")

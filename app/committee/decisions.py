@@ -32,6 +32,8 @@ from app.consultations.models import Consultation
 from app.core import audit, clock
 from app.core.errors import RuleViolation, refuse_if
 from app.core.mail import queue_mail
+from app.notifications import services as notifications
+from app.notifications.models import NotificationKind
 from app.core.web import euros, public_url
 from app.extensions import db
 from app.organizations.models import Membership, MembershipStatus
@@ -352,6 +354,9 @@ def _members_of(organization_ids: set[int]) -> dict[int, list[User]]:
     return members
 
 
+FOLLOWED = NotificationKind.FOLLOWED_PROPOSAL_ACTIVITY
+
+
 def _notify(consultation: Consultation, proposals: list[Proposal]) -> None:
     """One mail per person for the proposals their organizations carry or co-sponsor (the answer), one for those
     they supported (the outcome), in their language."""
@@ -372,7 +377,7 @@ def _notify(consultation: Consultation, proposals: list[Proposal]) -> None:
         for organization_id, proposal_id in sorted(pairs):
             for user in members.get(organization_id, []):
                 theirs[user][proposal_id] = by_id[proposal_id]
-        for user, own in theirs.items():
+        for user in notifications.wanting(theirs, FOLLOWED):
             queue_mail(user, subject, template, user=user, consultation=consultation,
                        proposals=[(proposal, public_url("proposals.detail", proposal_id=proposal.id))
-                                  for proposal in own.values()])
+                                  for proposal in theirs[user].values()], **notifications.mail_footer(user, FOLLOWED))

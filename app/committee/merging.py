@@ -27,6 +27,8 @@ from app.core import audit, clock
 from app.core.db import MAX_ID
 from app.core.errors import RuleViolation, refuse_if
 from app.core.mail import queue_mail
+from app.notifications import services as notifications
+from app.notifications.models import NotificationKind
 from app.core.web import public_url
 from app.extensions import db
 from app.organizations.models import Membership, MembershipStatus, Organization
@@ -311,6 +313,9 @@ def _forget_vectors(merged: Proposal) -> None:
     queue_vectors(list(db.session.scalars(sa.select(Proposal).where(Proposal.id.in_(entered)))))
 
 
+FOLLOWED = NotificationKind.FOLLOWED_PROPOSAL_ACTIVITY
+
+
 def _tell(originals: list[Proposal], merged: Proposal, template: str, subject) -> None:
     """Mail the verified members of the originals' organizations, in their language, once each, naming
     the originals of their organizations with their address."""
@@ -326,6 +331,6 @@ def _tell(originals: list[Proposal], merged: Proposal, template: str, subject) -
         theirs[user].extend((original, links[original.id]) for original in originals
                             if original.organization_id == organization_id)
     merged_url = public_url("proposals.detail", proposal_id=merged.id)
-    for user, own in theirs.items():
-        queue_mail(user, subject, template, user=user, originals=own, merged=merged, merged_url=merged_url,
-                   consultation=merged.consultation)
+    for user in notifications.wanting(theirs, FOLLOWED):
+        queue_mail(user, subject, template, user=user, originals=theirs[user], merged=merged, merged_url=merged_url,
+                   consultation=merged.consultation, **notifications.mail_footer(user, FOLLOWED))

@@ -145,3 +145,51 @@ class Membership(db.Model):
     @property
     def status_label(self) -> str:
         return MembershipStatus(self.status).label
+
+
+class DiagnosticStatus(LabelledEnum):
+    """Where an ANSM diagnostic request stands, as the admins triage it."""
+
+    NEW = "new"
+    CONTACTED = "contacted"
+    DIAGNOSTIC_DONE = "diagnostic_done"
+    CLOSED = "closed"
+
+    @classmethod
+    def labels(cls):
+        return {cls.NEW: _l("Nouvelle"), cls.CONTACTED: _l("Collectivité contactée"),
+                cls.DIAGNOSTIC_DONE: _l("Diagnostic réalisé"), cls.CLOSED: _l("Close")}
+
+
+class DiagnosticRequest(db.Model):
+    """An eligible organization asks for the free tailored diagnostic (ANSM): what it needs, whom to contact."""
+
+    __tablename__ = "diagnostic_requests"
+    __table_args__ = (
+        # One open request per organization at a time, held by the database whoever presses at once.
+        sa.Index("uq_diagnostic_requests_open_organization_id", "organization_id", unique=True,
+                 sqlite_where=sa.text("status <> 'closed'"), postgresql_where=sa.text("status <> 'closed'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    needs: Mapped[str] = mapped_column(sa.Text)
+    contact_name: Mapped[str] = mapped_column(sa.String(120))
+    contact_email: Mapped[str] = mapped_column(sa.String(254))
+    contact_phone: Mapped[str] = mapped_column(sa.String(30))
+    status: Mapped[str] = mapped_column(sa.String(20), default=DiagnosticStatus.NEW)
+    admin_note: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    organization = relationship("Organization")
+    requested_by = relationship("User")
+
+    @property
+    def status_label(self) -> str:
+        return DiagnosticStatus(self.status).label
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != DiagnosticStatus.CLOSED

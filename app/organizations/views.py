@@ -6,8 +6,8 @@ from flask_login import current_user, login_required
 
 from app.core.web import attempt, safe_next_url
 from app.extensions import db
-from app.organizations import permissions, services
-from app.organizations.forms import DirectorySearchForm, JoinForm
+from app.organizations import diagnostics, permissions, services
+from app.organizations.forms import DiagnosticRequestForm, DirectorySearchForm, JoinForm
 from app.organizations.models import (ANSM_COMMUNE_MAX_POPULATION, ANSM_EPCI_MAX_POPULATION, Membership,
                                       MembershipStatus, Organization)
 
@@ -38,8 +38,13 @@ def detail(organization_id: int):
     if current_user.is_authenticated:
         pending = [request_ for request_ in db.session.scalars(
             services.pending_requests_for(current_user).where(Membership.organization_id == organization.id))]
+    # Its members and the admins see its diagnostic requests, and why an ineligible organization cannot ask;
+    # the others see whether it is eligible.
+    sees_diagnostic = permissions.can_see_diagnostic_requests(current_user, organization)
     return render_template("organizations/detail.html", organization=organization, membership=membership,
-                           members=members, pending=pending, join_form=JoinForm())
+                           members=members, pending=pending, join_form=JoinForm(), sees_diagnostic=sees_diagnostic,
+                           diagnostic=diagnostics.latest_request(organization) if sees_diagnostic else None,
+                           why_not_diagnostic=permissions.why_not_request_diagnostic(current_user, organization))
 
 
 def _own_membership(organization: Organization) -> Membership | None:
@@ -59,6 +64,28 @@ def join(organization_id: int):
     attempt(lambda: services.request_membership(current_user, organization, form.role.data),
             success=_("Votre demande est envoyée. Un élu de la collectivité ou l'équipe d'Agora la vérifiera."))
     return redirect(url_for("organizations.detail", organization_id=organization.id))
+
+
+@bp.route("/collectivites/<int:organization_id>/diagnostic", methods=["GET", "POST"])
+@login_required
+def request_diagnostic(organization_id: int):
+    organization = db.get_or_404(Organization, organization_id)
+    if reason := permissions.why_not_request_diagnostic(current_user, organization):
+        flash(reason, "error")
+        return redirect(url_for("organizations.detail", organization_id=organization.id, _anchor="diagnostic"))
+    form = DiagnosticRequestForm()
+    if request.method == "GET":
+        form.contact_name.data, form.contact_email.data = current_user.name, current_user.email
+    if form.validate_on_submit():
+        data = diagnostics.DiagnosticInput(needs=form.needs.data, contact_name=form.contact_name.data or "",
+                                           contact_email=form.contact_email.data or "",
+                                           contact_phone=form.contact_phone.data or "")
+        done, _diagnostic = attempt(lambda: diagnostics.request_diagnostic(organization, data, by=current_user),
+                                    form=form, success=_("Votre demande de diagnostic est envoyée. L'équipe vous "
+                                                         "contactera à l'adresse indiquée."))
+        if done:
+            return redirect(url_for("organizations.detail", organization_id=organization.id, _anchor="diagnostic"))
+    return render_template("organizations/diagnostic_form.html", organization=organization, form=form)
 
 
 @bp.get("/adhesions/a-traiter")

@@ -1,4 +1,5 @@
-"""Supports cast by organizations, their quotas, the journal of casts and withdrawals, frozen tallies."""
+"""Supports cast by organizations, their quotas, the journal of casts and withdrawals, frozen tallies, and the
+mandates under which an agent casts supports for an elected official."""
 
 from datetime import datetime
 
@@ -24,10 +25,13 @@ class Support(db.Model):
     cast_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     cast_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     receipt_code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    # Cast by an aidant for the official who granted this mandate (cast_by is the aidant).
+    mandate_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mandates.id"))
 
     proposal = relationship("Proposal")
     organization = relationship("Organization")
     cast_by = relationship("User")
+    mandate = relationship("Mandate")
 
 
 class SupportQuota(db.Model):
@@ -54,10 +58,35 @@ class SupportEvent(db.Model):
     action: Mapped[str] = mapped_column(sa.String(10))  # "cast" | "withdraw"
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     source: Mapped[str | None] = mapped_column(sa.String(200))
+    mandate_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mandates.id"))  # the actor is its aidant
 
     proposal = relationship("Proposal")
     organization = relationship("Organization")
     actor = relationship("User")
+    mandate = relationship("Mandate")
+
+
+class Mandate(db.Model):
+    """An elected official lets an agent of the same organization (the aidant) cast supports for them, from
+    starts_at to ends_at, until revoked. Whether it is in force is computed (app/votes/mandates.py), never
+    stored: it ends with either membership."""
+
+    __tablename__ = "mandates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
+    official_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    aidant_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    organization = relationship("Organization")
+    official = relationship("User", foreign_keys=[official_id])
+    aidant = relationship("User", foreign_keys=[aidant_id])
+    revoked_by = relationship("User", foreign_keys=[revoked_by_id])
 
 
 class Tally(db.Model):

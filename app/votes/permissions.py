@@ -15,6 +15,8 @@ from app.core.web import paris_datetime
 from app.organizations.models import MembershipRole, Organization, OrganizationKind
 from app.organizations.permissions import organizations_with_verified_elected, verified_membership
 from app.proposals.models import Proposal, ProposalState
+from app.votes.mandates import why_not_in_force
+from app.votes.models import Mandate
 
 
 def why_not_window(consultation: Consultation, now: datetime) -> str | None:
@@ -29,15 +31,24 @@ def why_not_window(consultation: Consultation, now: datetime) -> str | None:
     return _("Les soutiens ouvriront le %(date)s.", date=paris_datetime(window.starts_at))
 
 
-def why_not_act_for(user, organization, consultation: Consultation) -> str | None:
-    """Only a verified elected official of a verified organization of an eligible kind."""
+def why_not_act_for(user, organization, consultation: Consultation, mandate: Mandate | None = None,
+                    now: datetime | None = None) -> str | None:
+    """Only a verified elected official of a verified organization of an eligible kind, or their aidant under a
+    mandate in force for that organization."""
     if not user.is_authenticated:
         return _("Connectez-vous pour soutenir au nom de votre collectivité.")
-    membership = verified_membership(user, organization.id) if organization else None
-    if membership is None:
-        return _("Seuls les élus vérifiés d'une organisation vérifiée soutiennent des propositions.")
-    if membership.role != MembershipRole.ELECTED:
-        return _("Seuls les élus soutiennent au nom de leur collectivité ; les agents peuvent commenter.")
+    if mandate is not None:
+        if organization is None or mandate.aidant_id != user.id or mandate.organization_id != organization.id:
+            return _("Ce mandat ne vous permet pas de soutenir au nom de cette organisation.")
+        reason = why_not_in_force(mandate, now)
+        if reason:
+            return reason
+    else:
+        membership = verified_membership(user, organization.id) if organization else None
+        if membership is None:
+            return _("Seuls les élus vérifiés d'une organisation vérifiée soutiennent des propositions.")
+        if membership.role != MembershipRole.ELECTED:
+            return _("Seuls les élus soutiennent au nom de leur collectivité ; les agents peuvent commenter.")
     if organization.kind not in consultation.eligible_kinds:
         return _("Les organisations de type « %(kind)s » ne sont pas admises à soutenir dans cette consultation.",
                  kind=OrganizationKind(organization.kind).label)
@@ -67,18 +78,20 @@ def why_not_own(organization, proposal: Proposal) -> str | None:
     return None
 
 
-def why_not_support(user, organization, proposal: Proposal, now: datetime | None = None) -> str | None:
+def why_not_support(user, organization, proposal: Proposal, now: datetime | None = None,
+                    mandate: Mandate | None = None) -> str | None:
     """Everything but the quota and uniqueness, which the service takes atomically."""
     now = now or clock.now()
     consultation = proposal.consultation
-    return (why_not_act_for(user, organization, consultation) or why_not_supportable(proposal)
+    return (why_not_act_for(user, organization, consultation, mandate, now) or why_not_supportable(proposal)
             or why_not_own(organization, proposal) or why_not_window(consultation, now))
 
 
-def why_not_withdraw(user, organization, proposal: Proposal, now: datetime | None = None) -> str | None:
+def why_not_withdraw(user, organization, proposal: Proposal, now: datetime | None = None,
+                     mandate: Mandate | None = None) -> str | None:
     now = now or clock.now()
     consultation = proposal.consultation
-    return why_not_act_for(user, organization, consultation) or why_not_window(consultation, now)
+    return why_not_act_for(user, organization, consultation, mandate, now) or why_not_window(consultation, now)
 
 
 def counts_hidden(consultation: Consultation, viewer, now: datetime | None = None) -> bool:

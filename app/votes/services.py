@@ -26,14 +26,14 @@ from sqlalchemy.orm.util import identity_key
 from app.accounts.models import User
 from app.consultations.models import Consultation, PhaseKind
 from app.consultations.phases import has_ended
-from app.core import clock
+from app.core import audit, clock
 from app.core.errors import RuleViolation, refuse_if
 from app.extensions import db
 from app.organizations.models import Organization
 from app.proposals.models import Proposal
 from app.proposals.services import load_cosponsors
-from app.votes import permissions
-from app.votes.models import Support, SupportEvent, SupportQuota, Tally
+from app.votes import mandates, permissions
+from app.votes.models import Mandate, Support, SupportEvent, SupportQuota, Tally
 
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O, U to misread
 RECEIPT_LENGTH = 12
@@ -86,14 +86,16 @@ def _write(name: str, values: dict):
     return db.session.execute(_writes(db.session.get_bind().dialect.name)[name], values)
 
 
-def _insert_support(proposal: Proposal, organization: Organization, by: User, now: datetime) -> Support | None:
+def _insert_support(proposal: Proposal, organization: Organization, by: User, now: datetime,
+                    mandate: Mandate | None) -> Support | None:
     """The new support, in the session; None when the organization already supports the proposal.
 
     The row is written by a plain INSERT and its object attached to the session as it stands, without
     reading it back: inserting through the ORM cost a third of the request (bench/README.md).
     """
     support = Support(consultation_id=proposal.consultation_id, proposal_id=proposal.id,
-                      organization_id=organization.id, cast_by_id=by.id, cast_at=now, receipt_code=new_receipt_code())
+                      organization_id=organization.id, cast_by_id=by.id, cast_at=now, receipt_code=new_receipt_code(),
+                      mandate_id=mandate.id if mandate else None)
     support.id = _write("support", {column: getattr(support, column) for column in SUPPORT_COLUMNS}).scalar()
     if support.id is None:
         return None
@@ -102,7 +104,8 @@ def _insert_support(proposal: Proposal, organization: Organization, by: User, no
     return support
 
 
-SUPPORT_COLUMNS = ("consultation_id", "proposal_id", "organization_id", "cast_by_id", "cast_at", "receipt_code")
+SUPPORT_COLUMNS = ("consultation_id", "proposal_id", "organization_id", "cast_by_id", "cast_at", "receipt_code",
+                   "mandate_id")
 
 
 def _take_quota(consultation: Consultation, organization: Organization) -> int | None:
@@ -126,11 +129,17 @@ def _shift_counts(proposal_ids: set[int], step: int) -> None:
 
 
 def _journal(action: str, proposal: Proposal, organization: Organization, by: User, now: datetime,
-             source: str | None) -> None:
-    """Nothing in a request reads the journal back: a plain INSERT, without an object."""
+             source: str | None, mandate: Mandate | None) -> None:
+    """Nothing in a request reads the journal back: a plain INSERT, without an object. Under a mandate, the audit
+    log names both people too."""
     _write("journal", {"consultation_id": proposal.consultation_id, "proposal_id": proposal.id,
                        "organization_id": organization.id, "actor_id": by.id, "action": action, "at": now,
-                       "source": (source or "")[:200] or None})
+                       "source": (source or "")[:200] or None, "mandate_id": mandate.id if mandate else None})
+    if mandate is not None:
+        audit.record(f"support.{action}_under_mandate", actor=by, subject=proposal,
+                     data={"organization_id": organization.id, "organization": organization.name,
+                           "mandate_id": mandate.id, "official_id": mandate.official_id,
+                           "official": mandate.official.name, "aidant_id": by.id, "aidant": by.name})
 
 
 def _organization_support_ids(consultation: Consultation, organization: Organization) -> set[int]:
@@ -164,8 +173,9 @@ def _check_threshold(consultation: Consultation, proposal: Proposal) -> None:
 
 
 def cast_support(proposal: Proposal, organization: Organization, *, by: User, now: datetime | None = None,
-                 source: str | None = None) -> Support:
-    """Record `organization`'s support for `proposal`, cast by the elected official `by`.
+                 source: str | None = None, mandate: Mandate | None = None) -> Support:
+    """Record `organization`'s support for `proposal`, cast by the elected official `by`, or by their aidant `by`
+    under `mandate` (in force): the same rules, quota and window either way.
 
     While the consultation's stage allows supports; within vote_limit; once per proposal and
     organization whoever presses; not beyond the threshold unless accumulation is allowed; not for
@@ -173,9 +183,9 @@ def cast_support(proposal: Proposal, organization: Organization, *, by: User, no
     """
     now = now or clock.now()
     consultation = proposal.consultation
-    refuse_if(permissions.why_not_support(by, organization, proposal, now))
+    refuse_if(permissions.why_not_support(by, organization, proposal, now, mandate))
     _check_threshold(consultation, proposal)
-    support = _insert_support(proposal, organization, by, now)
+    support = _insert_support(proposal, organization, by, now, mandate)
     if support is None:
         raise RuleViolation(_("Votre collectivité soutient déjà cette proposition."))
     used = _take_quota(consultation, organization)
@@ -186,17 +196,18 @@ def cast_support(proposal: Proposal, organization: Organization, *, by: User, no
                                      "Votre collectivité a utilisé ses %(num)d soutiens. Retirez-en un pour en "
                                      "donner un autre.", consultation.vote_limit))
     _recount_after(consultation, organization, proposal, used - 1, used)
-    _journal("cast", proposal, organization, by, now, source)
+    _journal("cast", proposal, organization, by, now, source, mandate)
     db.session.flush()
     return support
 
 
 def withdraw_support(proposal: Proposal, organization: Organization, *, by: User, now: datetime | None = None,
-                     source: str | None = None) -> None:
-    """Withdraw the organization's support while supports are open; the quota is given back."""
+                     source: str | None = None, mandate: Mandate | None = None) -> None:
+    """Withdraw the organization's support while supports are open (by an official, or their aidant under
+    `mandate`); the quota is given back."""
     now = now or clock.now()
     consultation = proposal.consultation
-    refuse_if(permissions.why_not_withdraw(by, organization, proposal, now))
+    refuse_if(permissions.why_not_withdraw(by, organization, proposal, now, mandate))
     support_id = _write("withdraw", {"proposal_id": proposal.id, "organization_id": organization.id}).scalar()
     if support_id is None:
         raise RuleViolation(_("Votre collectivité ne soutient pas cette proposition."))
@@ -204,7 +215,7 @@ def withdraw_support(proposal: Proposal, organization: Organization, *, by: User
         db.session.expunge(support)  # gone from the database: gone from the session
     used = _give_back_quota(consultation, organization)
     _recount_after(consultation, organization, proposal, used + 1, used)
-    _journal("withdraw", proposal, organization, by, now, source)
+    _journal("withdraw", proposal, organization, by, now, source, mandate)
     db.session.flush()
 
 
@@ -229,7 +240,8 @@ def supported_by(organization_ids: list[int], proposal_ids: list[int]) -> set[tu
 def organization_supports(consultation: Consultation, organization: Organization) -> list[Support]:
     return list(db.session.scalars(sa.select(Support).where(
         Support.consultation_id == consultation.id, Support.organization_id == organization.id)
-        .options(joinedload(Support.proposal), joinedload(Support.cast_by)).order_by(Support.cast_at)))
+        .options(joinedload(Support.proposal), joinedload(Support.cast_by),
+                 joinedload(Support.mandate).joinedload(Mandate.official)).order_by(Support.cast_at)))
 
 
 def find_receipt(code: str) -> Support | None:
@@ -333,18 +345,26 @@ class SupportOption:
     supported: bool
     reason: str | None  # why the button is not offered, or None
     remaining: int | None  # supports left to the organization, None when unlimited
+    mandate: Mandate | None = None  # the viewer acts as aidant of mandate.official
 
 
 def support_options(user, consultation: Consultation, proposals: list[Proposal],
                     now: datetime | None = None) -> dict[int, list[SupportOption]]:
-    """For each proposal, the support buttons (or reasons) of each organization the user acts for.
+    """For each proposal, the support buttons (or reasons) of each organization the user acts for: their own, and
+    for an aidant the organizations of the mandates they hold in force (one per organization, the oldest).
 
-    Three queries whatever the number of proposals: the quotas, the existing supports, and the
+    Four queries whatever the number of proposals: the mandates, the quotas, the existing supports, and the
     co-sponsors that make a proposal an organization's own.
     """
     now = now or clock.now()
-    organizations = [m.organization for m in getattr(user, "memberships", []) if m.counts]
-    if not organizations or not proposals:
+    if not proposals:
+        return {}
+    held = {}
+    for mandate in mandates.held_in_force(user, now=now):
+        held.setdefault(mandate.organization_id, mandate)
+    organizations = [m.organization for m in getattr(user, "memberships", [])
+                     if m.counts and m.organization_id not in held] + [m.organization for m in held.values()]
+    if not organizations:
         return {}
     load_cosponsors(proposals)
     ids = [organization.id for organization in organizations]
@@ -357,12 +377,13 @@ def support_options(user, consultation: Consultation, proposals: list[Proposal],
         for organization in organizations:
             supported = (organization.id, proposal.id) in existing
             remaining = limit - used.get(organization.id, 0) if limit else None
+            mandate = held.get(organization.id)
             if supported:
-                reason = permissions.why_not_withdraw(user, organization, proposal, now)
+                reason = permissions.why_not_withdraw(user, organization, proposal, now, mandate)
             else:
-                reason = permissions.why_not_support(user, organization, proposal, now)
+                reason = permissions.why_not_support(user, organization, proposal, now, mandate)
                 if reason is None and remaining == 0:
                     reason = ngettext("Votre collectivité a utilisé son soutien.",
                                       "Votre collectivité a utilisé ses %(num)d soutiens.", limit)
-            options[proposal.id].append(SupportOption(organization, supported, reason, remaining))
+            options[proposal.id].append(SupportOption(organization, supported, reason, remaining, mandate))
     return options

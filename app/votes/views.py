@@ -19,8 +19,9 @@ from app.extensions import db, limiter
 from app.organizations.models import Organization
 from app.proposals.models import Proposal, ProposalCosponsor
 from app.proposals.permissions import can_see
-from app.votes import permissions, services
-from app.votes.models import SupportEvent
+from app.votes import mandates, permissions, services
+from app.votes.forms import MandateForm
+from app.votes.models import Mandate, SupportEvent
 
 bp = Blueprint("votes", __name__)
 
@@ -32,6 +33,18 @@ def _acting_organization(organization_id: int | None) -> Organization:
     if membership is None:
         abort(403)
     return membership.organization
+
+
+def _acting_mandate(organization: Organization) -> Mandate | None:
+    """The mandate named in the form (the user acts as aidant for its official), or None when none is named;
+    403 when it is not one the user holds in force for that organization."""
+    if not request.form.get("mandate_id"):
+        return None
+    mandate = db.session.get(Mandate, form_id("mandate_id") or 0)
+    if (mandate is None or mandate.aidant_id != current_user.id or mandate.organization_id != organization.id
+            or not mandates.is_in_force(mandate)):
+        abort(403)
+    return mandate
 
 
 @functools.cache
@@ -79,9 +92,14 @@ def support(proposal_id: int):
     _refuse_bursts()
     proposal = _proposal(proposal_id)
     organization = _acting_organization(form_id("organization_id"))
+    mandate = _acting_mandate(organization)
     done, cast = attempt(lambda: services.cast_support(proposal, organization, by=current_user,
-                                                       source=safe_next_url()))
-    if done:
+                                                       source=safe_next_url(), mandate=mandate))
+    if done and mandate:
+        flash(_("Soutien enregistré au nom de %(name)s par %(aidant)s pour %(official)s. Reçu : %(code)s.",
+                name=organization.name, aidant=current_user.name, official=mandate.official.name,
+                code=services.format_receipt(cast.receipt_code)), "success")
+    elif done:
         flash(_("Soutien enregistré au nom de %(name)s. Reçu : %(code)s.", name=organization.name,
                 code=services.format_receipt(cast.receipt_code)), "success")
     return _back_to(proposal)
@@ -93,8 +111,12 @@ def withdraw(proposal_id: int):
     _refuse_bursts()
     proposal = _proposal(proposal_id)
     organization = _acting_organization(form_id("organization_id"))
-    attempt(lambda: services.withdraw_support(proposal, organization, by=current_user, source=safe_next_url()),
-            success=_("Soutien de %(name)s retiré.", name=organization.name))
+    mandate = _acting_mandate(organization)
+    success = (_("Soutien de %(name)s retiré par %(aidant)s pour %(official)s.", name=organization.name,
+                 aidant=current_user.name, official=mandate.official.name) if mandate
+               else _("Soutien de %(name)s retiré.", name=organization.name))
+    attempt(lambda: services.withdraw_support(proposal, organization, by=current_user, source=safe_next_url(),
+                                              mandate=mandate), success=success)
     return _back_to(proposal)
 
 
@@ -117,7 +139,8 @@ def dashboard(slug: str, organization_id: int):
     used = services.quota_used(consultation, [organization.id]).get(organization.id, 0)
     return render_template("votes/dashboard.html", consultation=consultation, organization=organization,
                            supports=supports, used=used, now=clock.now(), format_receipt=services.format_receipt,
-                           why_not_withdraw=permissions.why_not_withdraw)
+                           why_not_withdraw=permissions.why_not_withdraw,
+                           mandates=mandates.of_organization(organization), mandate_status=mandates.status_label)
 
 
 @bp.get("/soutiens/verifier")
@@ -154,7 +177,50 @@ def journal(consultation_id: int):
     consultation = db.get_or_404(Consultation, consultation_id)
     page = db.paginate(sa.select(SupportEvent).where(SupportEvent.consultation_id == consultation.id)
                        .options(joinedload(SupportEvent.proposal), joinedload(SupportEvent.organization),
-                                joinedload(SupportEvent.actor))
+                                joinedload(SupportEvent.actor),
+                                joinedload(SupportEvent.mandate).joinedload(Mandate.official))
                        .order_by(SupportEvent.id.desc()), page=page_argument(),
                        per_page=50, error_out=False)
     return render_template("votes/journal.html", consultation=consultation, page=page)
+
+
+@bp.route("/compte/mandats", methods=["GET", "POST"])
+@login_required
+def mandates_page():
+    """An elected official's mandates given to aidants (form and list), and those the person holds as aidant."""
+    candidates = mandates.candidate_aidants(current_user)
+    form = MandateForm()
+    form.aidant.choices = [("", _("Choisissez un agent"))] + [
+        (str(membership.id), f"{membership.user.name} — {membership.organization.name}") for membership in candidates]
+    if candidates and form.validate_on_submit():
+        chosen = next((membership for membership in candidates if str(membership.id) == form.aidant.data), None)
+        if chosen is None:
+            form.aidant.errors.append(_("Choisissez l'aidant parmi les agents vérifiés de votre organisation."))
+            return _mandates_page(form, candidates)
+        done, _mandate = attempt(lambda: mandates.grant_mandate(
+            current_user, chosen.user, chosen.organization, form.starts_at.utc, form.ends_at.utc), form=form,
+            success=_("Mandat confié à %(aidant)s pour %(name)s.", aidant=chosen.user.name,
+                      name=chosen.organization.name))
+        if done:
+            return redirect(url_for("votes.mandates_page"))
+    elif request.method == "POST" and not candidates:
+        abort(403)
+    return _mandates_page(form, candidates)
+
+
+def _mandates_page(form: MandateForm, candidates: list):
+    return render_template("votes/mandates.html", form=form, candidates=candidates,
+                           granted=mandates.granted_by(current_user), held=mandates.held_by(current_user),
+                           now=clock.now(), mandate_status=mandates.status_label,
+                           why_not_revoke=mandates.why_not_revoke)
+
+
+@bp.post("/compte/mandats/<int:mandate_id>/revoquer")
+@login_required
+def revoke_mandate(mandate_id: int):
+    mandate = db.get_or_404(Mandate, mandate_id)
+    if mandate.official_id != current_user.id and not current_user.is_admin:
+        abort(403)
+    attempt(lambda: mandates.revoke_mandate(mandate, by=current_user),
+            success=_("Mandat de %(aidant)s révoqué.", aidant=mandate.aidant.name))
+    return redirect(safe_next_url() or url_for("votes.mandates_page"))

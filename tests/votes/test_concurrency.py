@@ -6,13 +6,16 @@ import re
 import threading
 import urllib.parse
 import urllib.request
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from app.consultations.models import PhaseKind
+from app.core import clock
 from app.extensions import db
 from app.proposals.models import Proposal
-from app.votes.models import Support, SupportQuota
+from app.votes.mandates import grant_mandate
+from app.votes.models import Support, SupportEvent, SupportQuota
 from tests.factories import PASSWORD, make_consultation, make_member, make_organization, make_proposal
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -130,4 +133,45 @@ def test_simultaneous_casts_of_colleagues_on_one_proposal_create_one_support(liv
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Support)) == 1
         assert db.session.scalar(sa.select(SupportQuota.used)) == 1
         assert db.session.get(Proposal, proposal_id).support_count == 1
+        db.session.remove()
+
+
+def test_an_official_and_their_aidant_casting_together_never_exceed_the_limit(live_app, live_server):
+    """Supports under a mandate take the official organization's quota with the same lock: the official and the
+    aidant pressing at the same moment share vote_limit exactly."""
+    with live_app.app_context():
+        consultation = make_consultation(PhaseKind.SUPPORT, vote_limit=3)
+        organization = make_organization("Riom-ès-Montagnes")
+        official = make_member(organization=organization, role="elected").user
+        aidant = make_member(organization=organization, role="agent").user
+        now = clock.now()
+        mandate = grant_mandate(official, aidant, organization, now - timedelta(hours=1), now + timedelta(days=1))
+        db.session.commit()
+        proposal_ids = [make_proposal(consultation).id for _ in range(10)]
+        organization_id, mandate_id, emails = organization.id, mandate.id, (official.email, aidant.email)
+    people = [Browser(live_server, email) for email in emails]
+    tabs = [people[number % 2].tab() for number in range(20)]
+    barrier = threading.Barrier(20)
+    statuses = []
+
+    def cast(number: int):
+        fields = {"organization_id": organization_id, **({"mandate_id": mandate_id} if number % 2 else {})}
+        barrier.wait()
+        statuses.append(tabs[number].post(f"/propositions/{proposal_ids[number // 2]}/soutenir", fields)[0])
+
+    threads = [threading.Thread(target=cast, args=(number,)) for number in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [302] * 20
+    with live_app.app_context():
+        supports = db.session.execute(sa.select(Support.proposal_id, Support.mandate_id)).all()
+        assert len(supports) == 3 and len({proposal_id for proposal_id, _ in supports}) == 3
+        assert db.session.scalar(sa.select(SupportQuota.used)) == 3
+        assert db.session.scalar(sa.select(sa.func.sum(Proposal.support_count))) == 3
+        under_mandate = db.session.scalar(sa.select(sa.func.count()).select_from(SupportEvent)
+                                          .where(SupportEvent.mandate_id == mandate_id))
+        assert under_mandate == sum(1 for _, mandate in supports if mandate == mandate_id)
         db.session.remove()

@@ -1,0 +1,187 @@
+"""ProConnect, the State's OpenID Connect federation for public servants: the protocol side of signing in.
+
+Discovery, then the authorization code flow with PKCE (S256); the state, the nonce and the code verifier wait in
+the (signed) session cookie during the round trip. The ID token's signature is checked against the provider's
+published keys, and its issuer, audience, expiry and nonce against ours; the userinfo answer (a signed JWT at
+ProConnect, plain JSON elsewhere) gives the address and the names. Which account the person opens is decided by
+`services.sign_in_with_proconnect`, not here.
+"""
+
+import hmac
+from dataclasses import dataclass
+
+import requests
+from authlib.common.security import generate_token
+from authlib.integrations.base_client import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+from flask import current_app, session
+from flask_babel import gettext as _
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from joserfc.jwt import JWTClaimsRegistry
+
+from app.core import clock
+from app.core.errors import RuleViolation
+
+PROVIDER = "proconnect"
+# ProConnect's claims for a public servant: their work address, names, and the SIRET of their administration.
+SCOPES = "openid email given_name usual_name siret"
+SESSION_KEY = "proconnect"
+ALGORITHMS = ["RS256", "ES256"]
+HTTP_TIMEOUT = 10  # seconds per call to the provider
+CLOCK_LEEWAY = 60  # seconds of difference tolerated between our clock and the provider's
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What the provider vouches for, once every check passed."""
+
+    subject: str
+    email: str
+    given_name: str
+    usual_name: str
+    siret: str
+
+
+def is_enabled() -> bool:
+    """Configured (PROCONNECT_DISCOVERY_URL and PROCONNECT_CLIENT_ID): otherwise no button and no route."""
+    config = current_app.config
+    return bool(config.get("PROCONNECT_DISCOVERY_URL") and config.get("PROCONNECT_CLIENT_ID"))
+
+
+def _failure() -> RuleViolation:
+    return RuleViolation(_("La connexion avec ProConnect a échoué. Réessayez dans un instant, ou connectez-vous "
+                           "avec votre adresse électronique et votre mot de passe."))
+
+
+def _refused(reason: str, *details) -> RuleViolation:
+    """An answer that does not pass our checks: said plainly to the person, the details kept in the log."""
+    current_app.logger.warning("ProConnect: %s %s", reason, " ".join(map(str, details)))
+    return RuleViolation(_("ProConnect a renvoyé une réponse que nous ne pouvons pas accepter : la connexion est "
+                           "refusée. Recommencez, ou connectez-vous avec votre adresse électronique et votre mot "
+                           "de passe."))
+
+
+def _get(url: str, **kwargs) -> requests.Response:
+    try:
+        response = requests.get(url, timeout=HTTP_TIMEOUT, **kwargs)
+        response.raise_for_status()
+    except requests.RequestException as error:
+        current_app.logger.warning("ProConnect: %s unreachable: %s", url, error)
+        raise _failure() from None
+    return response
+
+
+def _metadata() -> dict:
+    """The provider's discovery document; PROCONNECT_DISCOVERY_URL may also be the issuer itself."""
+    url = current_app.config["PROCONNECT_DISCOVERY_URL"]
+    if "/.well-known/" not in url:
+        url = url.rstrip("/") + "/.well-known/openid-configuration"
+    try:
+        metadata = _get(url).json()
+    except ValueError:
+        metadata = None
+    required = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
+    if not isinstance(metadata, dict) or not all(isinstance(metadata.get(name), str) for name in required):
+        raise _refused("malformed discovery document at", url)
+    issuer = metadata["issuer"]
+    if url.split("/.well-known/")[0].rstrip("/") != str(issuer).rstrip("/"):  # OpenID Connect Discovery § 4.3
+        raise _refused("issuer differs from the discovery URL:", issuer)
+    return metadata
+
+
+def _client(redirect_uri: str) -> OAuth2Session:
+    config = current_app.config
+    return OAuth2Session(config["PROCONNECT_CLIENT_ID"], config.get("PROCONNECT_CLIENT_SECRET"), scope=SCOPES,
+                         redirect_uri=redirect_uri, code_challenge_method="S256",
+                         token_endpoint_auth_method="client_secret_post")
+
+
+def authorization_url(redirect_uri: str, next_url: str | None = None) -> str:
+    """Where to send the person to sign in; what the return must match waits in the session."""
+    metadata = _metadata()
+    # ProConnect wants at least 32 characters in both; it refuses parameters it does not know, so the PKCE
+    # challenge is only sent to a provider that announces it (RFC 8414), as the test provider does.
+    state, nonce = generate_token(48), generate_token(48)
+    verifier = generate_token(64) if "S256" in metadata.get("code_challenge_methods_supported", ()) else None
+    url, _state = _client(redirect_uri).create_authorization_url(
+        metadata["authorization_endpoint"], state=state, nonce=nonce, **_pkce(verifier))
+    session[SESSION_KEY] = {"state": state, "nonce": nonce, "verifier": verifier, "next": next_url}
+    return url
+
+
+def _pkce(verifier: str | None) -> dict:
+    return {"code_verifier": verifier} if verifier else {}
+
+
+def pending_next_url() -> str | None:
+    return (session.get(SESSION_KEY) or {}).get("next")
+
+
+def identity_from_callback(args, redirect_uri: str) -> Identity:
+    """Check the provider's return (`args`: the callback's query) and exchange its code: the person's identity,
+    or a refusal. The pending round trip is used once, whatever the outcome."""
+    pending = session.pop(SESSION_KEY, None)
+    state = args.get("state", "")
+    if not pending or not state or not hmac.compare_digest(state, pending["state"]):
+        raise RuleViolation(_("Cette demande de connexion avec ProConnect n'est plus valable. Recommencez."))
+    if args.get("error") or not args.get("code"):
+        current_app.logger.info("ProConnect: error %s", args.get("error"))
+        raise RuleViolation(_("ProConnect n'a pas confirmé votre identité : vous n'êtes pas connecté."))
+    metadata = _metadata()
+    client = _client(redirect_uri)
+    try:
+        token = client.fetch_token(metadata["token_endpoint"], code=args["code"], grant_type="authorization_code",
+                                   timeout=HTTP_TIMEOUT, **_pkce(pending["verifier"]))
+    except OAuthError as error:
+        raise _refused("token request refused:", error.error, error.description) from None
+    except (requests.RequestException, ValueError) as error:
+        current_app.logger.warning("ProConnect: token endpoint failed: %s", error)
+        raise _failure() from None
+    try:
+        keys = KeySet.import_key_set(_get(metadata["jwks_uri"]).json())
+    except (ValueError, TypeError, KeyError, JoseError):
+        raise _refused("malformed JWKS at", metadata["jwks_uri"]) from None
+    claims = _verified_claims(token.get("id_token"), keys, metadata["issuer"], nonce=pending["nonce"])
+    info = _userinfo(metadata, keys, token) if metadata.get("userinfo_endpoint") else {}
+    if info and info.get("sub") != claims["sub"]:
+        raise _refused("userinfo is about another subject")
+    info = {**claims, **info}
+    return Identity(subject=str(claims["sub"]), email=str(info.get("email") or ""),
+                    given_name=str(info.get("given_name") or ""), usual_name=str(info.get("usual_name") or ""),
+                    siret=str(info.get("siret") or ""))
+
+
+def _verified_claims(id_token, keys: KeySet, issuer: str, *, nonce: str | None) -> dict:
+    """The ID token's claims: signed by one of the provider's keys, issued by it, for us, not expired, and
+    (`nonce` given) answering this round trip's nonce."""
+    if not isinstance(id_token, str):
+        raise _refused("no ID token")
+    required = {"iss": {"essential": True, "value": issuer},
+                "aud": {"essential": True, "value": current_app.config["PROCONNECT_CLIENT_ID"]},
+                "sub": {"essential": True}, "exp": {"essential": True}}
+    if nonce is not None:
+        required["nonce"] = {"essential": True, "value": nonce}
+    try:
+        decoded = jwt.decode(id_token, keys, algorithms=ALGORITHMS)
+        JWTClaimsRegistry(now=int(clock.now().timestamp()), leeway=CLOCK_LEEWAY, **required).validate(decoded.claims)
+    except (JoseError, ValueError) as error:
+        raise _refused("token rejected:", type(error).__name__, error) from None
+    return decoded.claims
+
+
+def _userinfo(metadata: dict, keys: KeySet, token: dict) -> dict:
+    response = _get(metadata["userinfo_endpoint"], headers={"Authorization": f"Bearer {token['access_token']}"})
+    if response.headers.get("Content-Type", "").split(";")[0].strip() == "application/jwt":
+        try:
+            return jwt.decode(response.text.strip(), keys, algorithms=ALGORITHMS).claims
+        except (JoseError, ValueError) as error:
+            raise _refused("userinfo rejected:", type(error).__name__, error) from None
+    try:
+        info = response.json()
+    except ValueError:
+        raise _refused("malformed userinfo") from None
+    if not isinstance(info, dict):
+        raise _refused("malformed userinfo")
+    return info

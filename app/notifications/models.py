@@ -1,0 +1,77 @@
+"""What each person chooses to receive, and which reminders were already sent to whom."""
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core import clock
+from app.core.db import UTCDateTime
+from app.extensions import db
+
+
+class NotificationKind(enum.StrEnum):
+    WINDOW_OPENS = "window_opens"
+    WINDOW_CLOSING = "window_closing"
+    RESULTS = "results"
+    FOLLOWED_PROPOSAL_ACTIVITY = "followed_proposal_activity"
+
+    @property
+    def label(self) -> str:
+        return str(KIND_LABELS[self])
+
+
+KIND_LABELS = {
+    NotificationKind.WINDOW_OPENS: _l("Ouverture des soutiens"),
+    NotificationKind.WINDOW_CLOSING: _l("Clôture prochaine des soutiens"),
+    NotificationKind.RESULTS: _l("Publication des résultats"),
+    NotificationKind.FOLLOWED_PROPOSAL_ACTIVITY: _l("Suivi des propositions de votre organisation "
+                                                    "(commentaires, fusions, réponses)"),
+}
+
+
+class DeliveryMode(enum.StrEnum):
+    IMMEDIATE = "immediate"
+    DAILY = "daily"
+    NONE = "none"
+
+    @property
+    def label(self) -> str:
+        return str(MODE_LABELS[self])
+
+
+MODE_LABELS = {
+    DeliveryMode.IMMEDIATE: _l("Tout de suite"),
+    DeliveryMode.DAILY: _l("Un résumé quotidien"),
+    DeliveryMode.NONE: _l("Rien"),
+}
+
+
+class NotificationPreference(db.Model):
+    """A person's choice for one kind of mail; without a row, they receive it immediately."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    mode: Mapped[str] = mapped_column(sa.String(20))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class SentReminder(db.Model):
+    """One row per reminder handed to the outbox (or digest sent): the unique key makes the scheduler send each
+    once, however many times or in however many processes it runs. `subject_id` is a consultation, a comment,
+    or for a daily digest the Paris day's ordinal."""
+
+    __tablename__ = "sent_reminders"
+    __table_args__ = (sa.UniqueConstraint("kind", "subject_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    subject_id: Mapped[int] = mapped_column(sa.Integer)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Set when the reminder went out (or was dropped, mode "none"); None while it waits for the daily digest.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -32,10 +32,10 @@ from app.consultations.models import Consultation
 from app.core import audit, clock
 from app.core.errors import RuleViolation, refuse_if
 from app.core.mail import queue_mail
-from app.notifications import services as notifications
-from app.notifications.models import NotificationKind
 from app.core.web import euros, public_url
 from app.extensions import db
+from app.notifications import services as notifications
+from app.notifications.models import DeliveryMode, NotificationKind
 from app.organizations.models import Membership, MembershipStatus
 from app.proposals.models import AnswerState, Proposal, ProposalCosponsor
 from app.proposals.search import is_listed
@@ -357,9 +357,9 @@ def _members_of(organization_ids: set[int]) -> dict[int, list[User]]:
 FOLLOWED = NotificationKind.FOLLOWED_PROPOSAL_ACTIVITY
 
 
-def _notify(consultation: Consultation, proposals: list[Proposal]) -> None:
-    """One mail per person for the proposals their organizations carry or co-sponsor (the answer), one for those
-    they supported (the outcome), in their language."""
+def told_of_answers(proposals: list[Proposal]) -> list[tuple[str, object, dict[User, dict[int, Proposal]]]]:
+    """Who hears of these answers, as (template, subject, {person: their proposals by id}): the members of the
+    organizations carrying or co-sponsoring a proposal (its answer), then of those supporting it (its outcome)."""
     by_id = {proposal.id: proposal for proposal in proposals}
     carriers = {(proposal.organization_id, proposal.id) for proposal in proposals}
     carriers |= set(db.session.execute(sa.select(ProposalCosponsor.organization_id, ProposalCosponsor.proposal_id)
@@ -370,6 +370,7 @@ def _notify(consultation: Consultation, proposals: list[Proposal]) -> None:
         sa.select(Support.organization_id, supported).distinct().join(Proposal, Proposal.id == Support.proposal_id)
         .where(supported.in_(by_id))).all())
     members = _members_of({organization_id for organization_id, _id in carriers | supporters})
+    audiences = []
     for pairs, template, subject in (
             (carriers, "results_answer", _l("La réponse du comité à vos propositions")),
             (supporters, "results_outcome", _l("Le résultat des propositions que vous avez soutenues"))):
@@ -377,7 +378,16 @@ def _notify(consultation: Consultation, proposals: list[Proposal]) -> None:
         for organization_id, proposal_id in sorted(pairs):
             for user in members.get(organization_id, []):
                 theirs[user][proposal_id] = by_id[proposal_id]
-        for user in notifications.wanting(theirs, FOLLOWED):
+        audiences.append((template, subject, dict(theirs)))
+    return audiences
+
+
+def _notify(consultation: Consultation, proposals: list[Proposal]) -> None:
+    """One mail per person for the proposals their organizations carry or co-sponsor (the answer), one for those
+    they supported (the outcome), in their language, to those who chose to hear at once (the others, who chose
+    a daily digest, find the answers there)."""
+    for template, subject, theirs in told_of_answers(proposals):
+        for user in notifications.choosing(theirs, FOLLOWED, DeliveryMode.IMMEDIATE):
             queue_mail(user, subject, template, user=user, consultation=consultation,
                        proposals=[(proposal, public_url("proposals.detail", proposal_id=proposal.id))
                                   for proposal in theirs[user].values()], **notifications.mail_footer(user, FOLLOWED))

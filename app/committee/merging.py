@@ -27,10 +27,10 @@ from app.core import audit, clock
 from app.core.db import MAX_ID
 from app.core.errors import RuleViolation, refuse_if
 from app.core.mail import queue_mail
-from app.notifications import services as notifications
-from app.notifications.models import NotificationKind
 from app.core.web import public_url
 from app.extensions import db
+from app.notifications import services as notifications
+from app.notifications.models import DeliveryMode, NotificationKind
 from app.organizations.models import Membership, MembershipStatus, Organization
 from app.proposals import services as proposal_services
 from app.proposals.models import (AnswerState, Proposal, ProposalNeighbour, ProposalState, ProposalVector,
@@ -176,7 +176,8 @@ def merge_proposals(consultation: Consultation, proposal_ids: Iterable[int], *, 
         "origins": [original.id for original in plan.originals],
         "origin_titles": [original.title for original in plan.originals],
         "title": merged.title, "organization_id": carrier.id, "organization": carrier.name})
-    _tell(plan.originals, merged, "proposals_merged", _l("Des propositions de votre organisation ont été fusionnées"))
+    _tell(plan.originals, merged, "proposals_merged", _l("Des propositions de votre organisation ont été fusionnées"),
+          DeliveryMode.IMMEDIATE)
     db.session.flush()
     return merged
 
@@ -206,7 +207,9 @@ def unmerge(merged: Proposal, *, by: User, now: datetime | None = None) -> list[
     audit.record("proposal.unmerge", actor=by, subject=merged, data={
         "origins": [origin.id for origin in origins], "origin_titles": [origin.title for origin in origins],
         "title": merged.title})
-    _tell(origins, merged, "proposals_unmerged", _l("Une fusion de propositions de votre organisation a été défaite"))
+    # Told at once to "daily" people too: the digest has no trace of a merge once undone.
+    _tell(origins, merged, "proposals_unmerged", _l("Une fusion de propositions de votre organisation a été défaite"),
+          DeliveryMode.IMMEDIATE, DeliveryMode.DAILY)
     for origin in origins:
         origin.merged_into_id = None
     _forget_vectors(merged)
@@ -316,21 +319,28 @@ def _forget_vectors(merged: Proposal) -> None:
 FOLLOWED = NotificationKind.FOLLOWED_PROPOSAL_ACTIVITY
 
 
-def _tell(originals: list[Proposal], merged: Proposal, template: str, subject) -> None:
-    """Mail the verified members of the originals' organizations, in their language, once each, naming
-    the originals of their organizations with their address."""
+def told_of_merge(originals: list[Proposal]) -> dict[User, list[Proposal]]:
+    """The verified members (not blocked) of the originals' organizations, each with the originals of their
+    organizations: those a merge, or its undoing, is told to (at once, or in their daily digest)."""
     organization_ids = {original.organization_id for original in originals}
     members = db.session.execute(
         sa.select(User, Membership.organization_id).join(Membership, Membership.user_id == User.id)
         .where(Membership.organization_id.in_(organization_ids), Membership.status == MembershipStatus.VERIFIED,
                User.blocked_at.is_(None))
         .order_by(User.id)).all()
-    links = {original.id: public_url("proposals.detail", proposal_id=original.id) for original in originals}
     theirs = defaultdict(list)
     for user, organization_id in members:
-        theirs[user].extend((original, links[original.id]) for original in originals
-                            if original.organization_id == organization_id)
+        theirs[user].extend(original for original in originals if original.organization_id == organization_id)
+    return dict(theirs)
+
+
+def _tell(originals: list[Proposal], merged: Proposal, template: str, subject, *modes: DeliveryMode) -> None:
+    """Mail those who chose one of `modes` for their followed proposals, in their language, once each, naming
+    the originals of their organizations with their address (a merge reaches "daily" people in their digest)."""
+    theirs = told_of_merge(originals)
     merged_url = public_url("proposals.detail", proposal_id=merged.id)
-    for user in notifications.wanting(theirs, FOLLOWED):
-        queue_mail(user, subject, template, user=user, originals=theirs[user], merged=merged, merged_url=merged_url,
+    for user in notifications.choosing(theirs, FOLLOWED, *modes):
+        queue_mail(user, subject, template, user=user, merged=merged, merged_url=merged_url,
+                   originals=[(original, public_url("proposals.detail", proposal_id=original.id))
+                              for original in theirs[user]],
                    consultation=merged.consultation, **notifications.mail_footer(user, FOLLOWED))

@@ -63,7 +63,8 @@ class NotificationPreference(db.Model):
 class SentReminder(db.Model):
     """One row per reminder handed to the outbox (or digest sent): the unique key makes the scheduler send each
     once, however many times or in however many processes it runs. `subject_id` is a consultation, a comment,
-    or for a daily digest the Paris day's ordinal."""
+    a proposal (merged or answered: kinds followed_merge, followed_answer), or for a daily digest the Paris day's
+    ordinal."""
 
     __tablename__ = "sent_reminders"
     __table_args__ = (sa.UniqueConstraint("kind", "subject_id", "user_id"),)

@@ -72,17 +72,17 @@ def set_preferences(user: User, modes: dict, *, now: datetime | None = None) -> 
         set_preference(user, kind, mode, now=now)
 
 
-def wanting(users, kind: NotificationKind) -> list[User]:
-    """Those of `users` who have not chosen to receive nothing of `kind` (one query): for the mails other
-    domains send as things happen (a merge, the committee's answers), which go out at once for "immediate"
-    and "daily" alike, each already one mail per person."""
+def choosing(users, kind: NotificationKind, *modes: DeliveryMode) -> list[User]:
+    """Those of `users` who receive `kind` by one of `modes` ("immediate" without a choice), in one query. The
+    mails other domains send as things happen (a merge, the committee's answers) go at once to those choosing
+    "immediate"; the scheduler puts the same events in the digest of those choosing "daily"."""
     users = list(users)
     if not users:
         return []
-    silent = set(db.session.scalars(sa.select(NotificationPreference.user_id).where(
-        NotificationPreference.user_id.in_({user.id for user in users}), NotificationPreference.kind == kind.value,
-        NotificationPreference.mode == DeliveryMode.NONE.value)))
-    return [user for user in users if user.id not in silent]
+    chosen = dict(db.session.execute(sa.select(NotificationPreference.user_id, NotificationPreference.mode).where(
+        NotificationPreference.user_id.in_({user.id for user in users}),
+        NotificationPreference.kind == kind.value)).all())
+    return [user for user in users if chosen.get(user.id, DeliveryMode.IMMEDIATE) in modes]
 
 
 def mail_footer(user: User, *kinds: NotificationKind) -> dict:
@@ -134,6 +134,14 @@ class Item:
     url: str
     missing: list[tuple[str, int | None]] = field(default_factory=list)  # closing: (organization, missing or None)
     comment: Comment | None = None
+    merged: Proposal | None = None  # a merge: the proposal it made, and the person's originals merged into it
+    originals: list[Proposal] = field(default_factory=list)
+    answered: Proposal | None = None  # a committee's answer, published
+    event: str | None = None  # the kind recorded in sent_reminders when `kind` has several kinds of subject
+
+    @property
+    def reminder_kind(self) -> str:
+        return self.event or self.kind.value
 
 
 def _officials(consultation: Consultation):
@@ -238,8 +246,52 @@ def _comment_items(now: datetime) -> list[tuple[User, Item]]:
     return due
 
 
+MERGE_EVENT, ANSWER_EVENT = "followed_merge", "followed_answer"  # subjects: the merged, the answered proposal
+
+
+def _merge_items(now: datetime) -> list[tuple[User, Item]]:
+    """Recent merges, for the digest of those who chose a daily one for their followed proposals (the others
+    were mailed at once, or chose nothing: merging._tell)."""
+    from app.committee import merging  # it calls this module as things happen: imported here, once it is loaded
+
+    due = []
+    for merged in db.session.scalars(sa.select(Proposal).where(
+            Proposal.merged_at <= now, Proposal.merged_at > now - LOOKBACK).order_by(Proposal.id)):
+        theirs = merging.told_of_merge(merging.merge_origins(merged))
+        url = public_url("proposals.detail", proposal_id=merged.id)
+        for user in choosing(theirs, NotificationKind.FOLLOWED_PROPOSAL_ACTIVITY, DeliveryMode.DAILY):
+            due.append((user, Item(NotificationKind.FOLLOWED_PROPOSAL_ACTIVITY, merged.id, merged.consultation, url,
+                                   merged=merged, originals=theirs[user], event=MERGE_EVENT)))
+    return due
+
+
+def _answer_items(now: datetime) -> list[tuple[User, Item]]:
+    """The committee's answers published lately, one item per proposal, for the digest of those who chose a
+    daily one for their followed proposals (the others were mailed at once, or chose nothing:
+    decisions._notify)."""
+    from app.committee import decisions  # it calls this module as things happen: imported here, once it is loaded
+
+    answered = list(db.session.scalars(sa.select(Proposal).join(Consultation).where(
+        Consultation.results_published_at <= now, Proposal.answered_at <= now,
+        Proposal.answered_at > now - LOOKBACK).order_by(Proposal.id)))
+    if not answered:
+        return []
+    due, seen = [], set()
+    for _template, _subject, theirs in decisions.told_of_answers(answered):
+        for user in choosing(theirs, NotificationKind.FOLLOWED_PROPOSAL_ACTIVITY, DeliveryMode.DAILY):
+            for proposal in theirs[user].values():
+                if (user.id, proposal.id) not in seen:  # carried and supported: told once
+                    seen.add((user.id, proposal.id))
+                    due.append((user, Item(NotificationKind.FOLLOWED_PROPOSAL_ACTIVITY, proposal.id,
+                                           proposal.consultation, public_url("proposals.detail",
+                                                                             proposal_id=proposal.id),
+                                           answered=proposal, event=ANSWER_EVENT)))
+    return due
+
+
 def due_items(now: datetime) -> list[tuple[User, Item]]:
-    return [*_window_items(now), *_results_items(now), *_comment_items(now)]
+    return [*_window_items(now), *_results_items(now), *_comment_items(now), *_merge_items(now),
+            *_answer_items(now)]
 
 
 # ---- sending ---------------------------------------------------------------------------------------------------
@@ -290,14 +342,14 @@ def run(now: datetime | None = None) -> int:
     due = due_items(now)
     done = _already_claimed(due)
     sent = 0
-    new = [(user, item) for user, item in due if (item.kind.value, item.subject_id, user.id) not in done]
+    new = [(user, item) for user, item in due if (item.reminder_kind, item.subject_id, user.id) not in done]
     chosen = _chosen_modes({user.id for user, _item in new})
     for user, item in new:
         mode = chosen.get((user.id, item.kind.value), DeliveryMode.IMMEDIATE)
         if mode == DeliveryMode.NONE:
             continue
         immediate = mode == DeliveryMode.IMMEDIATE
-        if _claim(item.kind.value, item.subject_id, user, now if immediate else None, now) and immediate:
+        if _claim(item.reminder_kind, item.subject_id, user, now if immediate else None, now) and immediate:
             _send_one(user, item)
             sent += 1
     sent += _send_digests(due, now)
@@ -315,7 +367,7 @@ def _chosen_modes(user_ids: set[int]) -> dict[tuple[int, str], DeliveryMode]:
 
 
 def _already_claimed(due: list[tuple[User, Item]]) -> set[tuple[str, int, int]]:
-    pairs = {(item.kind.value, item.subject_id) for _user, item in due}
+    pairs = {(item.reminder_kind, item.subject_id) for _user, item in due}
     if not pairs:
         return set()
     return set(db.session.execute(sa.select(SentReminder.kind, SentReminder.subject_id, SentReminder.user_id).where(
@@ -334,7 +386,7 @@ def _send_digests(due: list[tuple[User, Item]], now: datetime) -> int:
                                  .order_by(SentReminder.user_id, SentReminder.id)).all()
     if not waiting:
         return 0
-    current = {(user.id, item.kind.value, item.subject_id): item for user, item in due}
+    current = {(user.id, item.reminder_kind, item.subject_id): item for user, item in due}
     by_user = defaultdict(list)
     for row in waiting:
         by_user[row.user_id].append(row)
@@ -344,8 +396,8 @@ def _send_digests(due: list[tuple[User, Item]], now: datetime) -> int:
         if not _claim(DIGEST, day, user, now, now):
             continue  # today's digest is gone: these wait for tomorrow's
         modes = preferences_of(user)
-        items = [current[key] for key in ((user_id, row.kind, row.subject_id) for row in rows)
-                 if key in current and modes[NotificationKind(key[1])] != DeliveryMode.NONE]
+        items = [item for item in (current.get((user_id, row.kind, row.subject_id)) for row in rows)
+                 if item is not None and modes[item.kind] != DeliveryMode.NONE]
         for row in rows:
             row.sent_at = now
         if items:

@@ -1,9 +1,11 @@
 """Agora: participatory consultations for French local authorities."""
 
+import logging
 import os
 from pathlib import Path
 
 from flask import Flask, has_request_context, session
+from flask.logging import default_handler
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -66,6 +68,10 @@ def create_app(config: str | object | None = None, **overrides) -> Flask:
         configure_sqlite(db.engine)
     csrf.init_app(app)
     limiter.init_app(app)
+    # Flask-Limiter says when Redis goes away and comes back on a logger of its own, silent unless given a handler.
+    limiter_log = logging.getLogger("flask-limiter")
+    limiter_log.setLevel(logging.INFO)
+    limiter_log.addHandler(default_handler)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Paris")
     login_manager.init_app(app)
     account_sessions.init_app(app)

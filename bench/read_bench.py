@@ -96,18 +96,24 @@ end
 """ + LUA_THREADS_AND_REPORT
 
 
+def largest_consultation(connection) -> tuple[str, int, list[int], list[int]]:
+    """The consultation with the most proposals (tier M's): its slug, id, themes and published proposals."""
+    slug, consultation_id = connection.execute(sa.text(
+        "SELECT c.slug, c.id FROM consultations c JOIN proposals p ON p.consultation_id = c.id "
+        "GROUP BY c.id ORDER BY count(*) DESC LIMIT 1")).one()
+    themes = connection.scalars(sa.text("SELECT id FROM themes WHERE consultation_id = :c ORDER BY position"),
+                                {"c": consultation_id}).all()
+    proposals = connection.scalars(sa.text(
+        "SELECT id FROM proposals WHERE consultation_id = :c AND state = 'published' AND hidden_at IS NULL "
+        "ORDER BY id"), {"c": consultation_id}).all()
+    return slug, consultation_id, themes, proposals
+
+
 def scenario_paths(url: str) -> dict[str, list[str]]:
     """The URLs of each scenario, read from the benchmark database."""
     engine = sa.create_engine(url)
     with engine.connect() as connection:
-        slug, consultation_id = connection.execute(sa.text(
-            "SELECT c.slug, c.id FROM consultations c JOIN proposals p ON p.consultation_id = c.id "
-            "GROUP BY c.id ORDER BY count(*) DESC LIMIT 1")).one()
-        themes = connection.scalars(sa.text("SELECT id FROM themes WHERE consultation_id = :c ORDER BY position"),
-                                    {"c": consultation_id}).all()
-        proposals = connection.scalars(sa.text(
-            "SELECT id FROM proposals WHERE consultation_id = :c AND state = 'published' AND hidden_at IS NULL "
-            "ORDER BY id"), {"c": consultation_id}).all()
+        slug, consultation_id, themes, proposals = largest_consultation(connection)
         published = connection.scalar(sa.text("SELECT results_published_at IS NOT NULL FROM consultations "
                                               "WHERE id = :c"), {"c": consultation_id})
         services = connection.execute(sa.text(
@@ -188,7 +194,7 @@ def read_like_people(base: str, paths: list[str], readers: int, think: float, se
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - began
-    server_ms = (process_jiffies(ours) - ours_before) * 1000 / os.sysconf("SC_CLK_TCK")
+    server_ms = jiffies_since(ours_before) * 1000 / os.sysconf("SC_CLK_TCK")
     ordered = sorted(latencies)
 
     def percentile(share: float) -> float:
@@ -245,16 +251,23 @@ def machine_jiffies() -> tuple[int, int]:
     return total - values[3] - values[4], total  # idle and iowait are not busy
 
 
-def process_jiffies(pids) -> int:
-    """User + system clock ticks used so far by these processes (those gone count for nothing)."""
-    used = 0
+def process_jiffies(pids) -> dict[int, int]:
+    """User + system clock ticks used so far by each of these processes that is alive."""
+    used = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError):
             continue
-        used += int(fields[11]) + int(fields[12])
+        used[pid] = int(fields[11]) + int(fields[12])
     return used
+
+
+def jiffies_since(before: dict[int, int]) -> int:
+    """Clock ticks these processes used since `before` was read. One that ended meanwhile (a gunicorn worker
+    replaced after max_requests, or killed) counts for nothing, rather than for minus what it had used."""
+    now = process_jiffies(before)
+    return sum(now[pid] - ticks for pid, ticks in before.items() if pid in now)
 
 
 def children(pid: int) -> list[int]:
@@ -318,7 +331,7 @@ def run_wrk(base: str, script: Path, connections: int, threads: int, seconds: in
     wrk_after = os.times()
     wrk_ticks = ((wrk_after.children_user + wrk_after.children_system) -
                  (wrk_before.children_user + wrk_before.children_system)) * os.sysconf("SC_CLK_TCK")
-    ours_ticks = process_jiffies(ours) - ours_before + wrk_ticks
+    ours_ticks = jiffies_since(ours_before) + wrk_ticks
     elapsed = max(1, total_after - total_before) / os.cpu_count()  # ticks of one core over the run
     line = next((line for line in output.splitlines() if line.startswith("RESULT ")), None)
     if line is None:

@@ -82,7 +82,7 @@ def write_nginx_configuration(here: Path, port: int, web_ports: list[int]) -> Pa
     for folder in ("log", "tmp", "cache"):
         (here / folder).mkdir(parents=True, exist_ok=True)
     values = {"LISTEN": f"127.0.0.1:{port}", "CACHE_DIR": str(here / "cache"), "DEPLOY_DIR": str(DEPLOY),
-              "UPSTREAMS": "\n".join(f"    server 127.0.0.1:{web_port} max_fails=1 fail_timeout=2s;"
+              "UPSTREAMS": "\n".join(f"    server 127.0.0.1:{web_port} max_fails=3 fail_timeout=5s;"
                                      for web_port in web_ports)}
     site = re.sub(r"@(\w+)@", lambda match: values[match.group(1)], (DEPLOY / "nginx" / "agora.conf").read_text())
     (here / "agora.conf").write_text(site)

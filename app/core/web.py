@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(DBAPIError, handle_database_error)
+    app.teardown_request(close_session_despite_a_lost_database)  # before Flask-SQLAlchemy's own teardown
     app.jinja_env.filters["paris"] = paris_datetime
     app.jinja_env.filters["euros"] = euros
     app.jinja_env.filters["number"] = format_decimal
@@ -215,6 +216,20 @@ def handle_database_error(error: DBAPIError):
                                 _("Le site ne parvient pas à joindre sa base de données pendant quelques instants. "
                                   "Rien n'a été enregistré pour cette demande : réessayez dans quelques secondes."))
     return body, code, {"Retry-After": str(DATABASE_RETRY_SECONDS)}
+
+
+def close_session_despite_a_lost_database(_error) -> None:
+    """Close the request's session before Flask-SQLAlchemy's teardown would: if the database went away once the
+    page was made (PostgreSQL restarting), closing fails outside every error handler, and the page already made
+    would be lost to a bare 500. Nothing is left to undo: the server ended the transaction with the connection."""
+    try:
+        db.session.remove()
+    except DBAPIError as error:
+        if not database_unreachable(error):
+            raise
+        current_app.logger.warning("Database unreachable while closing the session of %s %s: %s", request.method,
+                                   request.path, type(error.orig).__name__)
+        db.session.registry.clear()
 
 
 def forget_request_state() -> None:

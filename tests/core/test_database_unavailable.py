@@ -185,6 +185,19 @@ def test_a_connection_ended_during_a_request_gives_a_503_then_pages_again(live_c
 
 
 @pytest.mark.postgresql
+def test_a_connection_ended_once_the_page_is_made_still_lets_the_page_out(live_client, caplog):
+    """PostgreSQL restarting after the view made its page, before the request's session is closed: that close
+    fails, outside every error handler; the page already made goes out all the same."""
+    make_consultation(PhaseKind.SUPPORT)
+    with cut_at("rollback") as cut:
+        response = live_client.get("/")
+    assert cut and response.status_code == 200 and "Soutiens" in text_of(response)
+    [record] = warnings_and_worse(caplog)
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert live_client.get("/").status_code == 200
+
+
+@pytest.mark.postgresql
 def test_a_support_cut_before_its_commit_leaves_nothing_and_can_be_cast_again(live_client):
     consultation = make_consultation(PhaseKind.SUPPORT, vote_limit=3)
     proposal = make_proposal(consultation)

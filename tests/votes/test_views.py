@@ -555,8 +555,10 @@ def test_tally_is_not_published_before_the_window_closes(client):
 # --- Hidden counts --------------------------------------------------------------------------------------
 
 def hidden_count_pages(consultation, quiet, popular) -> list[str]:
-    return [index_url(consultation), f"/propositions/{quiet.id}", f"/propositions/{popular.id}",
-            f"/api/v1/consultations/{consultation.slug}/proposals", f"/api/v1/proposals/{popular.id}",
+    """The pages a visitor could compare; the random order's seed given, as a visitor's links carry it (without
+    one, each minute has its own)."""
+    return [f"{index_url(consultation)}?seed=2024", f"/propositions/{quiet.id}", f"/propositions/{popular.id}",
+            f"/api/v1/consultations/{consultation.slug}/proposals?seed=2024", f"/api/v1/proposals/{popular.id}",
             f"/api/v1/proposals/{quiet.id}"]
 
 

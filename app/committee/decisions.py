@@ -16,7 +16,6 @@ without committing: the caller commits once.
 import hashlib
 import json
 import re
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,10 +35,8 @@ from app.core.web import euros, public_url
 from app.extensions import db
 from app.notifications import services as notifications
 from app.notifications.models import DeliveryMode, NotificationKind
-from app.organizations.models import Membership, MembershipStatus
-from app.proposals.models import AnswerState, Proposal, ProposalCosponsor
+from app.proposals.models import AnswerState, Proposal
 from app.proposals.search import is_listed
-from app.votes.models import Support
 
 DECIDED_STATES = (AnswerState.EVALUATING, AnswerState.LAUREATE, AnswerState.NOT_RETAINED)
 ANSWER_MAX = 5000
@@ -343,43 +340,16 @@ def publish_results(consultation: Consultation, *, by: User, password: str, now:
     return digest
 
 
-def _members_of(organization_ids: set[int]) -> dict[int, list[User]]:
-    """The verified members (not blocked) of these organizations, by organization."""
-    members = defaultdict(list)
-    for user, organization_id in db.session.execute(
-            sa.select(User, Membership.organization_id).join(Membership, Membership.user_id == User.id)
-            .where(Membership.organization_id.in_(organization_ids), Membership.status == MembershipStatus.VERIFIED,
-                   User.blocked_at.is_(None)).order_by(User.id)):
-        members[organization_id].append(user)
-    return members
-
-
 FOLLOWED = NotificationKind.FOLLOWED_PROPOSAL_ACTIVITY
 
 
-def told_of_answers(proposals: list[Proposal]) -> list[tuple[str, object, dict[User, dict[int, Proposal]]]]:
-    """Who hears of these answers, as (template, subject, {person: their proposals by id}): the members of the
+def told_of_answers(proposals: list[Proposal]) -> list[tuple[str, object, dict[User, list[Proposal]]]]:
+    """Who hears of these answers, as (template, subject, {person: their proposals}): the members of the
     organizations carrying or co-sponsoring a proposal (its answer), then of those supporting it (its outcome)."""
-    by_id = {proposal.id: proposal for proposal in proposals}
-    carriers = {(proposal.organization_id, proposal.id) for proposal in proposals}
-    carriers |= set(db.session.execute(sa.select(ProposalCosponsor.organization_id, ProposalCosponsor.proposal_id)
-                                       .where(ProposalCosponsor.proposal_id.in_(by_id))).all())
-    # A merged proposal's supporters are those of its originals too (as merging.supporters_of counts them).
-    supported = sa.func.coalesce(Proposal.merged_into_id, Proposal.id)
-    supporters = set(db.session.execute(
-        sa.select(Support.organization_id, supported).distinct().join(Proposal, Proposal.id == Support.proposal_id)
-        .where(supported.in_(by_id))).all())
-    members = _members_of({organization_id for organization_id, _id in carriers | supporters})
-    audiences = []
-    for pairs, template, subject in (
-            (carriers, "results_answer", _l("La réponse du comité à vos propositions")),
-            (supporters, "results_outcome", _l("Le résultat des propositions que vous avez soutenues"))):
-        theirs = defaultdict(dict)
-        for organization_id, proposal_id in sorted(pairs):
-            for user in members.get(organization_id, []):
-                theirs[user][proposal_id] = by_id[proposal_id]
-        audiences.append((template, subject, dict(theirs)))
-    return audiences
+    carriers, supporters = notifications.organizations_following([proposal.id for proposal in proposals])
+    return [(template, subject, notifications.audience(pairs, proposals)) for pairs, template, subject in (
+        (carriers, "results_answer", _l("La réponse du comité à vos propositions")),
+        (supporters, "results_outcome", _l("Le résultat des propositions que vous avez soutenues")))]
 
 
 def _notify(consultation: Consultation, proposals: list[Proposal]) -> None:
@@ -390,4 +360,4 @@ def _notify(consultation: Consultation, proposals: list[Proposal]) -> None:
         for user in notifications.choosing(theirs, FOLLOWED, DeliveryMode.IMMEDIATE):
             queue_mail(user, subject, template, user=user, consultation=consultation,
                        proposals=[(proposal, public_url("proposals.detail", proposal_id=proposal.id))
-                                  for proposal in theirs[user].values()], **notifications.mail_footer(user, FOLLOWED))
+                                  for proposal in theirs[user]], **notifications.mail_footer(user, FOLLOWED))

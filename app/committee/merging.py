@@ -31,7 +31,7 @@ from app.core.web import public_url
 from app.extensions import db
 from app.notifications import services as notifications
 from app.notifications.models import DeliveryMode, NotificationKind
-from app.organizations.models import Membership, MembershipStatus, Organization
+from app.organizations.models import Organization
 from app.proposals import services as proposal_services
 from app.proposals.models import (AnswerState, Proposal, ProposalNeighbour, ProposalState, ProposalVector,
                                   Report)
@@ -176,8 +176,8 @@ def merge_proposals(consultation: Consultation, proposal_ids: Iterable[int], *, 
         "origins": [original.id for original in plan.originals],
         "origin_titles": [original.title for original in plan.originals],
         "title": merged.title, "organization_id": carrier.id, "organization": carrier.name})
-    _tell(plan.originals, merged, "proposals_merged", _l("Des propositions de votre organisation ont été fusionnées"),
-          DeliveryMode.IMMEDIATE)
+    _tell(plan.originals, merged, "proposals_merged",
+          _l("Des propositions que votre organisation suit ont été fusionnées"), DeliveryMode.IMMEDIATE)
     db.session.flush()
     return merged
 
@@ -208,7 +208,8 @@ def unmerge(merged: Proposal, *, by: User, now: datetime | None = None) -> list[
         "origins": [origin.id for origin in origins], "origin_titles": [origin.title for origin in origins],
         "title": merged.title})
     # Told at once to "daily" people too: the digest has no trace of a merge once undone.
-    _tell(origins, merged, "proposals_unmerged", _l("Une fusion de propositions de votre organisation a été défaite"),
+    _tell(origins, merged, "proposals_unmerged",
+          _l("Une fusion de propositions que votre organisation suit a été défaite"),
           DeliveryMode.IMMEDIATE, DeliveryMode.DAILY)
     for origin in origins:
         origin.merged_into_id = None
@@ -320,18 +321,11 @@ FOLLOWED = NotificationKind.FOLLOWED_PROPOSAL_ACTIVITY
 
 
 def told_of_merge(originals: list[Proposal]) -> dict[User, list[Proposal]]:
-    """The verified members (not blocked) of the originals' organizations, each with the originals of their
-    organizations: those a merge, or its undoing, is told to (at once, or in their daily digest)."""
-    organization_ids = {original.organization_id for original in originals}
-    members = db.session.execute(
-        sa.select(User, Membership.organization_id).join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id.in_(organization_ids), Membership.status == MembershipStatus.VERIFIED,
-               User.blocked_at.is_(None))
-        .order_by(User.id)).all()
-    theirs = defaultdict(list)
-    for user, organization_id in members:
-        theirs[user].extend(original for original in originals if original.organization_id == organization_id)
-    return dict(theirs)
+    """The members of the organizations submitting, co-sponsoring or supporting the originals, each with the
+    originals their organizations follow: those a merge, or its undoing, is told to (at once, or in their daily
+    digest)."""
+    carriers, supporters = notifications.organizations_following([original.id for original in originals])
+    return notifications.audience(carriers | supporters, originals)
 
 
 def _tell(originals: list[Proposal], merged: Proposal, template: str, subject, *modes: DeliveryMode) -> None:

@@ -1,6 +1,5 @@
 """What each person chooses to receive, and which reminders were already sent to whom."""
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -9,44 +8,33 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import clock
 from app.core.db import UTCDateTime
+from app.core.enums import LabelledEnum
 from app.extensions import db
 
 
-class NotificationKind(enum.StrEnum):
+class NotificationKind(LabelledEnum):
     WINDOW_OPENS = "window_opens"
     WINDOW_CLOSING = "window_closing"
     RESULTS = "results"
     FOLLOWED_PROPOSAL_ACTIVITY = "followed_proposal_activity"
 
-    @property
-    def label(self) -> str:
-        return str(KIND_LABELS[self])
+    @classmethod
+    def labels(cls):
+        return {cls.WINDOW_OPENS: _l("Ouverture des soutiens"),
+                cls.WINDOW_CLOSING: _l("Clôture prochaine des soutiens"),
+                cls.RESULTS: _l("Publication des résultats"),
+                cls.FOLLOWED_PROPOSAL_ACTIVITY: _l("Suivi des propositions de votre organisation "
+                                                   "(commentaires, fusions, réponses)")}
 
 
-KIND_LABELS = {
-    NotificationKind.WINDOW_OPENS: _l("Ouverture des soutiens"),
-    NotificationKind.WINDOW_CLOSING: _l("Clôture prochaine des soutiens"),
-    NotificationKind.RESULTS: _l("Publication des résultats"),
-    NotificationKind.FOLLOWED_PROPOSAL_ACTIVITY: _l("Suivi des propositions de votre organisation "
-                                                    "(commentaires, fusions, réponses)"),
-}
-
-
-class DeliveryMode(enum.StrEnum):
+class DeliveryMode(LabelledEnum):
     IMMEDIATE = "immediate"
     DAILY = "daily"
     NONE = "none"
 
-    @property
-    def label(self) -> str:
-        return str(MODE_LABELS[self])
-
-
-MODE_LABELS = {
-    DeliveryMode.IMMEDIATE: _l("Tout de suite"),
-    DeliveryMode.DAILY: _l("Un résumé quotidien"),
-    DeliveryMode.NONE: _l("Rien"),
-}
+    @classmethod
+    def labels(cls):
+        return {cls.IMMEDIATE: _l("Tout de suite"), cls.DAILY: _l("Un résumé quotidien"), cls.NONE: _l("Rien")}
 
 
 class NotificationPreference(db.Model):

@@ -208,6 +208,46 @@ def _results_items(now: datetime) -> list[tuple[User, Item]]:
     return due
 
 
+def organizations_following(proposal_ids) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+    """Who follows these proposals, as (organization id, proposal id) pairs: the organizations carrying them
+    (submitting or co-sponsoring), then those supporting them, directly or through the originals merged into
+    them (as merging.supporters_of counts them)."""
+    carriers = set(db.session.execute(sa.union(
+        sa.select(Proposal.organization_id, Proposal.id).where(Proposal.id.in_(proposal_ids)),
+        sa.select(ProposalCosponsor.organization_id, ProposalCosponsor.proposal_id)
+        .where(ProposalCosponsor.proposal_id.in_(proposal_ids)))).all())
+    supporters = set(db.session.execute(sa.union(
+        sa.select(Support.organization_id, Support.proposal_id).where(Support.proposal_id.in_(proposal_ids)),
+        sa.select(Support.organization_id, Proposal.merged_into_id).join(Proposal, Proposal.id == Support.proposal_id)
+        .where(Proposal.merged_into_id.in_(proposal_ids)))).all())
+    return carriers, supporters
+
+
+def members_of(organization_ids) -> dict[int, list[User]]:
+    """The verified members (not blocked, not deleted) of these organizations, when verified, by organization."""
+    members = defaultdict(list)
+    for user, organization_id in db.session.execute(
+            sa.select(User, Membership.organization_id).join(Membership, Membership.user_id == User.id)
+            .join(Organization, Organization.id == Membership.organization_id)
+            .where(Membership.organization_id.in_(organization_ids), Membership.status == MembershipStatus.VERIFIED,
+                   Organization.is_verified, User.blocked_at.is_(None), User.deleted_at.is_(None))
+            .order_by(User.id)):
+        members[organization_id].append(user)
+    return members
+
+
+def audience(pairs: set[tuple[int, int]], proposals: list[Proposal]) -> dict[User, list[Proposal]]:
+    """The members of the organizations in `pairs` (organization id, proposal id), each with the `proposals`
+    their organizations follow, each once, by id."""
+    by_id = {proposal.id: proposal for proposal in proposals}
+    members = members_of({organization_id for organization_id, _proposal_id in pairs})
+    theirs = defaultdict(dict)
+    for organization_id, proposal_id in sorted(pairs, key=lambda pair: pair[1]):
+        for user in members.get(organization_id, []):
+            theirs[user][proposal_id] = by_id[proposal_id]
+    return {user: list(followed.values()) for user, followed in theirs.items()}
+
+
 def _comment_items(now: datetime) -> list[tuple[User, Item]]:
     """Recent visible comments on the visible proposals that a person's organization submitted, co-sponsors or
     supports: to its verified members, the author aside."""
@@ -216,22 +256,11 @@ def _comment_items(now: datetime) -> list[tuple[User, Item]]:
         Proposal.hidden_at.is_(None)).order_by(Comment.id)).all()
     if not comments:
         return []
-    proposal_ids = {comment.proposal_id for comment in comments}
+    carriers, supporters = organizations_following({comment.proposal_id for comment in comments})
     followers = defaultdict(set)  # proposal id → organization ids
-    for proposal_id, organization_id in db.session.execute(sa.union(
-            sa.select(Proposal.id, Proposal.organization_id).where(Proposal.id.in_(proposal_ids)),
-            sa.select(ProposalCosponsor.proposal_id, ProposalCosponsor.organization_id)
-            .where(ProposalCosponsor.proposal_id.in_(proposal_ids)),
-            sa.select(Support.proposal_id, Support.organization_id).where(Support.proposal_id.in_(proposal_ids)))):
+    for organization_id, proposal_id in carriers | supporters:
         followers[proposal_id].add(organization_id)
-    members = defaultdict(list)
-    for user, organization_id in db.session.execute(
-            sa.select(User, Membership.organization_id).join(Membership, Membership.user_id == User.id)
-            .join(Organization, Organization.id == Membership.organization_id)
-            .where(Membership.organization_id.in_(set().union(*followers.values())),
-                   Membership.status == MembershipStatus.VERIFIED, Organization.is_verified,
-                   User.blocked_at.is_(None), User.deleted_at.is_(None)).order_by(User.id)):
-        members[organization_id].append(user)
+    members = members_of({organization_id for organization_id, _proposal_id in carriers | supporters})
     due = []
     for comment in comments:
         proposal = comment.proposal
@@ -279,7 +308,7 @@ def _answer_items(now: datetime) -> list[tuple[User, Item]]:
     due, seen = [], set()
     for _template, _subject, theirs in decisions.told_of_answers(answered):
         for user in choosing(theirs, NotificationKind.FOLLOWED_PROPOSAL_ACTIVITY, DeliveryMode.DAILY):
-            for proposal in theirs[user].values():
+            for proposal in theirs[user]:
                 if (user.id, proposal.id) not in seen:  # carried and supported: told once
                     seen.add((user.id, proposal.id))
                     due.append((user, Item(NotificationKind.FOLLOWED_PROPOSAL_ACTIVITY, proposal.id,

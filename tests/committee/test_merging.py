@@ -18,9 +18,9 @@ from app.core.errors import RuleViolation
 from app.core.jobs import Job
 from app.core.mail import OutboxMessage
 from app.extensions import db
-from app.organizations.models import MembershipStatus
+from app.organizations.models import MembershipStatus, Organization
 from app.proposals import services as proposal_services, similarity, vectors
-from app.proposals.models import Proposal, ProposalNeighbour, ProposalTerritoryTag, ProposalVector
+from app.proposals.models import Proposal, ProposalCosponsor, ProposalNeighbour, ProposalTerritoryTag, ProposalVector
 from app.proposals.search import ProposalFilters, matching_ids
 from app.votes import permissions as vote_permissions
 from app.votes.models import Support, SupportQuota
@@ -59,6 +59,10 @@ def duplicates(consultation):
     make_counted_support(first, murat)
     make_counted_support(second, riom)
     return first, second
+
+
+def organization_named(name: str) -> Organization:
+    return db.session.scalar(sa.select(Organization).where(Organization.name == name))
 
 
 def merge(consultation, originals, by, **changes):
@@ -220,10 +224,29 @@ def test_the_originals_organizations_verified_members_are_told_in_their_language
     mails = {message.recipient: message for message in db.session.scalars(sa.select(OutboxMessage))}
     assert set(mails) == {"agent@saint-flour.fr", "maire@saint-flour.fr", "agent@mauriac.fr"}
     body = mails[agent.email].body
-    assert mails[agent.email].subject == "Des propositions de votre organisation ont été fusionnées"
+    assert mails[agent.email].subject == "Des propositions que votre organisation suit ont été fusionnées"
     assert f"- « Réserver la cantine en ligne » : http://localhost/propositions/{first.id}" in body
     assert "Inscription numérique" not in body  # Mauriac's, not Saint-Flour's
     assert f"« {merged.title} », portée par Saint-Flour" in body and f"/propositions/{merged.id}" in body
+
+
+def test_co_sponsoring_and_supporting_organizations_are_told_of_the_originals_they_follow(consultation, member,
+                                                                                          duplicates):
+    first, second = duplicates
+    lanobre = make_organization("Lanobre")
+    db.session.add(ProposalCosponsor(proposal=second, organization=lanobre,
+                                     added_by_id=make_member(organization=lanobre).user_id))
+    people = {name: make_member(make_user(f"agent@{name.lower()}.fr"), organization_named(name)).user.email
+              for name in ("Aurillac", "Murat", "Riom-ès-Montagnes", "Lanobre")}
+    make_member(make_user("agent@salers.fr"), make_organization("Salers"))  # follows neither
+    merge(consultation, duplicates, member)
+    mails = {message.recipient: message.body for message in db.session.scalars(sa.select(OutboxMessage))}
+    assert "agent@salers.fr" not in mails
+    told = {name: [title for title in (first.title, second.title) if f"« {title} »" in mails[email]]
+            for name, email in people.items()}
+    assert told == {"Aurillac": [first.title, second.title], "Murat": [first.title],
+                    "Riom-ès-Montagnes": [second.title], "Lanobre": [second.title]}
+    assert "celles que votre organisation porte, coporte ou soutient" in mails[people["Murat"]]
 
 
 def test_merged_originals_leave_the_lists_and_count_through_the_merged_proposal(consultation, member, duplicates):

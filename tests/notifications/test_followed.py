@@ -56,7 +56,7 @@ def merged():
 def test_a_merge_mails_at_once_those_who_chose_immediate_only(merged):
     _proposal, _first, people = merged
     [mail] = mails_to(people[DeliveryMode.IMMEDIATE])
-    assert mail.subject == "Des propositions de votre organisation ont été fusionnées"
+    assert mail.subject == "Des propositions que votre organisation suit ont été fusionnées"
     token = services.unsubscribe_token(people[DeliveryMode.IMMEDIATE], FOLLOWED)
     assert f"http://localhost/courriels/desabonnement/{token}" in mail.body
     assert mails_to(people[DeliveryMode.DAILY]) == mails_to(people[DeliveryMode.NONE]) == []
@@ -70,8 +70,8 @@ def test_a_merge_waits_for_the_digest_of_those_who_chose_daily_and_is_told_once(
     assert services.run(EIGHT_IN_PARIS) == 1
     [digest] = mails_to(daily)
     assert digest.subject == "Votre résumé quotidien d'Agora"
-    assert ("Des propositions de votre organisation ont été fusionnées dans la proposition « Cantine en ligne » :\n"
-            "- « Réserver la cantine en ligne »") in digest.body
+    assert ("Des propositions que votre organisation suit ont été fusionnées dans la proposition "
+            "« Cantine en ligne » :\n- « Réserver la cantine en ligne »") in digest.body
     assert f"http://localhost/propositions/{proposal.id}\n" in digest.body
     assert "a commenté la proposition « Réserver la cantine en ligne »" in digest.body  # both, side by side
     assert f"http://localhost/propositions/{first.id}#commentaire-" in digest.body
@@ -89,7 +89,7 @@ def test_a_merge_undone_before_the_digest_leaves_it_and_is_told_at_once(merged):
     services.run(SIX_IN_PARIS + timedelta(minutes=1))
     merging.unmerge(proposal, by=seat(proposal.consultation).user, now=SIX_IN_PARIS + timedelta(minutes=5))
     [undone] = mails_to(people[DeliveryMode.DAILY])
-    assert undone.subject == "Une fusion de propositions de votre organisation a été défaite"
+    assert undone.subject == "Une fusion de propositions que votre organisation suit a été défaite"
     services.run(EIGHT_IN_PARIS)
     [_undone, digest] = mails_to(people[DeliveryMode.DAILY])
     assert "fusionnées" not in digest.body and "a commenté" in digest.body

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 
-.PHONY: run test install-dev assets translations messages prod-up prod-down nginx
+.PHONY: run test install-dev assets translations messages prod-up prod-down nginx redis
 
 # The port also makes the links in mails (config.py's PUBLIC_URL): exported to the app.
 run: export PORT := $(PORT)
@@ -22,16 +22,19 @@ run: $(VENV)/.runtime assets translations
 		$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # The production topology on this machine (scripts/prod.py): nginx on PROD_PORT (8080), two gunicorn
-# instances, the workers, PostgreSQL and Redis databases of its own.
-prod-up: $(VENV)/.runtime assets translations nginx
+# instances, the workers, a PostgreSQL database and a Redis server of its own.
+prod-up: $(VENV)/.runtime assets translations nginx redis
 	$(BIN)/python scripts/prod.py up
 
 prod-down:
 	$(BIN)/python scripts/prod.py down
 
-# Debian's nginx, installed when missing.
+# Debian's nginx and Redis, installed when missing.
 nginx:
 	@command -v nginx >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null)
+
+redis:
+	@command -v redis-server >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null)
 
 test: install-dev assets translations
 	$(BIN)/ruff check app tests scripts migrations bench config.py wsgi.py

@@ -26,10 +26,11 @@ nginx (PROD_PORT). Subcommands:
   (SIGKILL) a few times; every request answered, the invariants, the instances serving again afterwards.
 - `restart-postgres`: the supports load and reads with a session cookie while PostgreSQL restarts; statuses per
   second around the restart, seconds until the first page made again, the 503 page's text, the invariants.
-  Waits first until no test, migration or generation runs on the machine (a restart breaks them), as stop-redis
-  does (tests/core/test_rate_limits.py uses that Redis); exits 2 when the fault was skipped.
-- `stop-redis`: reads, supports and sign-in attempts while Redis is stopped about 10 s (then started again with
-  the settings it ran with, whatever happens); pages keep answering, sign-in attempts stay limited.
+  Waits first until no test, migration or generation runs on the machine (a restart breaks them); exits 2 when
+  the fault was skipped. The PostgreSQL server is the machine's: restarted by this session, it is then a child of
+  it, and stops when the session's processes do.
+- `stop-redis`: reads, supports and sign-in attempts while the topology's own Redis (scripts/prod.py starts one)
+  is stopped about 10 s, then started again whatever happens; pages keep answering, sign-in attempts stay limited.
 
 The topology's processes read SECRET_KEY from instance/prod/secret_key (scripts/prod.py writes it once): the
 officials' session cookies are signed here with that same key, read from the file (prod.py is left as it is).
@@ -42,7 +43,6 @@ import http.client
 import os
 import random
 import re
-import shlex
 import shutil
 import signal
 import subprocess
@@ -82,7 +82,7 @@ TARGET_P95_MS = 100
 PROPOSAL_PAGES = 500
 FORBIDDEN_DATABASES = ("test", "agora_bench", "agora_bench_results")  # other people's
 UNAVAILABLE_TEXT = "Service momentanément indisponible"
-# What a PostgreSQL restart or a Redis stop would break: other sessions' tests, migrations, data generation, copies.
+# What a PostgreSQL restart would break: other sessions' tests, migrations, data generation, copies.
 BUSY_PATTERN = "pytest|migrations_tier_m|alembic|generate.py|results_stage|pg_dump|pg_restore|createdb"
 ACCESS_LINE = re.compile(r'^(?P<address>\S+) \[(?P<time>[^\]]+)\] "(?P<request>[^"]*)" (?P<status>\d{3}) \d+ '
                          r'(?P<seconds>[\d.]+) (?P<upstream>.+) (?P<cache>\S+)$')
@@ -807,7 +807,7 @@ def kill_worker(args) -> None:
 
 
 def busy_processes() -> str:
-    """What a PostgreSQL restart or a Redis stop would break: tests, migrations, data generation, copies."""
+    """What a PostgreSQL restart would break: tests, migrations, data generation, copies."""
     return subprocess.run(["pgrep", "-af", BUSY_PATTERN], capture_output=True, text=True).stdout.strip()
 
 
@@ -941,27 +941,6 @@ def restart_postgres(args) -> None:
     verdicts.finish()
 
 
-def redis_pid_and_command() -> tuple[int, list[str]]:
-    """The Redis server's pid and a command line that starts it again as it runs: its own command line when it
-    shows one, else (Redis rewrites its process title) the settings it runs with, read with CONFIG GET."""
-    info = subprocess.run(["redis-cli", "info", "server"], capture_output=True, text=True, check=True).stdout
-    pid = int(re.search(r"process_id:(\d+)", info)[1])
-    command = Path(f"/proc/{pid}/cmdline").read_text().split("\0")
-    command = [part for part in command if part]
-    if len(command) > 1 and any(part.startswith("-") or part.endswith(".conf") for part in command[1:]):
-        return pid, command
-    settings = []
-    for name in ("bind", "port", "daemonize", "pidfile", "logfile", "dir", "save", "appendonly", "dbfilename",
-                 "databases", "protected-mode", "unixsocket", "maxmemory", "maxmemory-policy"):
-        answer = subprocess.run(["redis-cli", "config", "get", name], capture_output=True, text=True,
-                                check=True).stdout.split("\n")
-        value = answer[1] if len(answer) > 1 else ""
-        if name in ("unixsocket",) and not value:
-            continue
-        settings += [f"--{name}", *(value.split() if name == "bind" else [value])]
-    return pid, [shutil.which("redis-server") or "redis-server", *settings]
-
-
 def sign_in_attempts(rate: float, stopping: threading.Event, records: list) -> None:
     """A script trying passwords for one address: `rate` attempts a second, each answer kept with its time."""
     host, port = TOPOLOGY.base.removeprefix("http://").split(":")
@@ -991,17 +970,13 @@ def stop_redis(args) -> None:
     verdicts = Verdicts()
     with tempfile.TemporaryDirectory() as folder:
         bench = SupportBench.prepare(args, Path(folder))
-        # tests/core/test_rate_limits.py uses this Redis: not stopped under someone's test run.
-        if not wait_for_idle_machine(args.wait_minutes):
-            print("\nSkipped: Redis was not stopped (other sessions' tests kept running).")
-            sys.exit(2)
+        if not prod.OWN_REDIS:
+            sys.exit("PROD_REDIS_URL names a Redis the topology did not start: it is not stopped here.")
         header(f"stop-redis: Redis stopped {args.stop_for} s under reads, supports and sign-in attempts", bench.url)
         slug, kinds = read_paths(bench.url)
         cookie = visitor_cookie(bench.app)
         reads = write_read_script(bench.work, "reads", mixed_paths(kinds), think=args.read_think)
         support_script = bench.script(min(args.threads, args.support_connections), args.think)
-        pid, command = redis_pid_and_command()
-        print(f"Redis (pid {pid}) will be started again with: `{shlex.join(command)}`")
         print(f"Loads: visitors' reads, wrk -c{args.read_connections} (pause {args.read_think:g} s); supports, wrk "
               f"-c{args.support_connections} (pause {args.think:g} s); sign-in attempts with a wrong password from "
               f"one address, {args.sign_in_rate:g} a second (SIGN_IN_RATE_LIMIT, default 10 a minute per address and "
@@ -1024,29 +999,18 @@ def stop_redis(args) -> None:
             thread.start()
         stopped = started = None
         time.sleep(args.stop_at)
-        busy = busy_processes()
-        if busy:  # started since the wait: stopping Redis would break it
-            for load in loads:
-                load.outcome()
-            stopping.set()
-            probe.stop()
-            print(f"\nSkipped: Redis was not stopped, a test started during the load:\n{busy}")
-            sys.exit(2)
+        redis_ping = ["redis-cli", "-p", str(prod.REDIS_PORT), "ping"]
         try:
-            shutdown = subprocess.run(["redis-cli", "shutdown", "nosave"], capture_output=True, text=True)
+            shutdown = subprocess.run(["redis-cli", "-p", str(prod.REDIS_PORT), "shutdown", "nosave"],
+                                      capture_output=True, text=True)
             stopped = time.time()
             print(f"  {stopped - began:5.1f} s: redis-cli shutdown nosave → {shutdown.returncode} "
                   f"{(shutdown.stdout + shutdown.stderr).strip()}", flush=True)
             time.sleep(args.stop_for)
-        finally:  # whatever happened: Redis serves other people too
-            start = subprocess.run(command, capture_output=True, text=True)
-            for _ in range(50):
-                if subprocess.run(["redis-cli", "ping"], capture_output=True, text=True).stdout.strip() == "PONG":
-                    break
-                time.sleep(0.1)
+        finally:  # whatever happened: the topology keeps its Redis
+            prod.start_redis(prod.environment())
             started = time.time()
-            print(f"  {started - began:5.1f} s: Redis started again → {start.returncode} "
-                  f"{(start.stdout + start.stderr).strip()}", flush=True)
+            print(f"  {started - began:5.1f} s: Redis started again", flush=True)
         results = [load.outcome() for load in loads]
         stopping.set()
         for signer in signers:
@@ -1054,7 +1018,7 @@ def stop_redis(args) -> None:
         samples = probe.stop()
         drain()
         entries = access.entries()
-        pong = subprocess.run(["redis-cli", "ping"], capture_output=True, text=True).stdout.strip()
+        pong = subprocess.run(redis_ping, capture_output=True, text=True).stdout.strip()
         verdicts.add(pong == "PONG", f"Redis answers after the run (`redis-cli ping`: {pong or 'nothing'})")
 
         print()
@@ -1154,7 +1118,7 @@ def main() -> None:
             sub.add_argument("--warmup", type=int, default=3)
         if name == "kill-worker":
             sub.add_argument("--kills", type=int, default=3)
-        if name in ("restart-postgres", "stop-redis"):
+        if name == "restart-postgres":
             sub.add_argument("--wait-minutes", type=float, default=20,
                              help="how long to wait for other sessions' tests to finish before the fault")
         if name == "restart-postgres":

@@ -1,6 +1,7 @@
 """The production topology on one machine, on loopback ports, for tests and benchmarks (`make prod-up`,
 `make prod-down`): nginx on PROD_PORT (default 8080) in front of two gunicorn instances, the workers (mails,
-jobs, reminders), on a PostgreSQL database and a Redis database of their own, migrated, with the demo loaded.
+jobs, reminders), on a PostgreSQL database of their own, migrated, with the demo loaded, and a Redis server of
+their own (a fault stops it without touching the Redis that others on the machine use).
 
     scripts/prod.py up | down | status
 
@@ -8,7 +9,8 @@ Settings, from the environment:
     PROD_PORT          nginx's port (8080)
     PROD_WEB_PORTS     the gunicorn instances' ports, comma-separated (8101,8102)
     PROD_DATABASE_URL  postgresql+psycopg://postgres@127.0.0.1:5432/agora_prod (created when missing)
-    PROD_REDIS_URL     redis://127.0.0.1:6379/2 (rate limits)
+    PROD_REDIS_PORT    the topology's own Redis server's port (6390), started and stopped with it
+    PROD_REDIS_URL     a Redis to use instead of starting one (rate limits)
     PROD_DEMO          1: load the demo consultation and its accounts (0: a database brought by the caller)
     GUNICORN_WORKERS   per instance (2)
 Everything it writes lives in instance/prod/: the rendered nginx configuration, pid files, logs, the cache.
@@ -38,7 +40,9 @@ BIN = ROOT / ".venv" / "bin"
 PORT = int(os.environ.get("PROD_PORT", "8080"))
 WEB_PORTS = [int(port) for port in os.environ.get("PROD_WEB_PORTS", "8101,8102").split(",")]
 DATABASE_URL = os.environ.get("PROD_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/agora_prod")
-REDIS_URL = os.environ.get("PROD_REDIS_URL", "redis://127.0.0.1:6379/2")
+REDIS_PORT = int(os.environ.get("PROD_REDIS_PORT", "6390"))
+OWN_REDIS = "PROD_REDIS_URL" not in os.environ
+REDIS_URL = os.environ.get("PROD_REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/0")
 LOAD_DEMO = os.environ.get("PROD_DEMO", "1") == "1"
 
 NGINX_MAIN = """# Rendered by scripts/prod.py: the local topology's nginx, around deploy/nginx/agora.conf.
@@ -125,6 +129,17 @@ def running() -> dict[str, int]:
     return alive
 
 
+def start_redis(env: dict) -> None:
+    """The topology's own Redis, in memory only (rate limits are worth keeping for a minute, not a restart)."""
+    start("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(REDIS_PORT), "--save", "",
+                    "--appendonly", "no", "--dir", str(HERE)], env)
+    deadline = time.monotonic() + 10
+    while subprocess.run(["redis-cli", "-p", str(REDIS_PORT), "ping"], capture_output=True).returncode:
+        if time.monotonic() > deadline:
+            sys.exit(f"Redis does not start on port {REDIS_PORT}: see {HERE / 'log' / 'redis.log'}.")
+        time.sleep(0.1)
+
+
 def wait_for_health(timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -142,8 +157,9 @@ def wait_for_health(timeout: float = 60) -> None:
 def up() -> None:
     if running():
         sys.exit("The topology is already running: `make prod-down` first.")
-    if not shutil.which("nginx"):
-        sys.exit("nginx is missing: `make prod-up` installs it (Debian's package).")
+    for program in ("nginx", *(("redis-server",) if OWN_REDIS else ())):
+        if not shutil.which(program):
+            sys.exit(f"{program} is missing: `make prod-up` installs it (Debian's package).")
     configuration = write_nginx_configuration(HERE, PORT, WEB_PORTS)
     env = environment()
     run("nginx", "-q", "-t", "-p", str(HERE), "-c", str(configuration), env=env)
@@ -162,6 +178,8 @@ def up() -> None:
 
 
 def start_processes(env: dict) -> None:
+    if OWN_REDIS:
+        start_redis(env)
     for port in WEB_PORTS:
         start(f"web-{port}", [str(BIN / "gunicorn"), "--config", "deploy/gunicorn.conf.py"],
               {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"})
@@ -173,9 +191,9 @@ def start_processes(env: dict) -> None:
 
 
 def down() -> None:
-    """Stop nginx first (no new requests), then the instances and workers, each finishing its work."""
+    """Stop nginx first (no new requests), then the instances and workers, each finishing its work, then Redis."""
     alive = running()
-    order = sorted(alive, key=lambda name: name != "nginx")
+    order = sorted(alive, key=lambda name: {"nginx": 0, "redis": 2}.get(name, 1))
     for name in order:
         os.kill(alive[name], signal.SIGQUIT if name == "nginx" else signal.SIGTERM)
         deadline = time.monotonic() + 35

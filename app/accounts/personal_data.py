@@ -206,8 +206,9 @@ def delete_account(user: User, *, cause: str, now: datetime | None = None,
     supports = supports_at_deletion(user, now)
     for support in supports.withdrawn:
         withdraw_support(support.proposal, support.organization, by=user, now=now, source=source)
-    user_id = user.id
+    user_id, former_name = user.id, user.name
     user.name = replacement_name(user)
+    _erase_own_contact(user, former_name)
     db.session.execute(sa.delete(Membership).where(Membership.user_id == user_id))
     db.session.expire(user, ["memberships"])
     end_every_session(user)
@@ -228,6 +229,16 @@ def delete_account(user: User, *, cause: str, now: datetime | None = None,
                  data={"cause": cause, "supports_withdrawn": len(supports.withdrawn),
                        "supports_kept": len(supports.kept)})
     return supports
+
+
+def _erase_own_contact(user: User, former_name: str) -> None:
+    """The person's name, address and phone go from the diagnostic requests they made naming themselves as the
+    contact (the form's default); a colleague they named instead stays, for the admins to reach."""
+    db.session.execute(sa.update(DiagnosticRequest).where(
+        DiagnosticRequest.requested_by_id == user.id,
+        sa.or_(sa.func.lower(DiagnosticRequest.contact_email) == user.email.lower(),
+               DiagnosticRequest.contact_name == former_name))
+        .values(contact_name=user.name, contact_email="", contact_phone=""))
 
 
 def _forget(user: User) -> bool:

@@ -20,8 +20,8 @@ from app.extensions import db
 from app.organizations.models import Membership
 from app.votes import services as votes
 from app.votes.models import Support, SupportEvent
-from tests.factories import (PASSWORD, make_comment, make_consultation, make_member, make_organization,
-                             make_proposal, make_user, seat)
+from tests.factories import (PASSWORD, make_comment, make_consultation, make_diagnostic_request, make_member,
+                             make_organization, make_proposal, make_user, seat)
 
 DAY = timedelta(days=1)
 
@@ -170,6 +170,22 @@ def test_the_deletion_is_audited_without_personal_data_and_the_chain_holds(close
     assert (entry.action, entry.actor_id, entry.subject) == ("account.delete", user_id, f"users:{user_id}")
     assert entry.data == {"cause": "request", "supports_withdrawn": 0, "supports_kept": 1}
     assert audit.verify_chain() is None
+
+
+def test_the_deleted_persons_own_contact_leaves_their_diagnostic_requests_a_colleagues_stays():
+    organization = make_organization("Saint-Flour")
+    jeanne = elected_of(organization).user
+    own = make_diagnostic_request(organization, jeanne, status="closed")
+    own.contact_phone = "04 71 60 00 00"
+    colleague = make_diagnostic_request(organization, jeanne)
+    colleague.contact_name, colleague.contact_email = "Paul Murat", "secretariat@saint-flour.fr"
+    personal_data.delete_own_account(jeanne, PASSWORD)
+    db.session.commit()
+    db.session.refresh(own)
+    db.session.refresh(colleague)
+    assert (own.contact_name, own.contact_email, own.contact_phone) == ("Élu·e de Saint-Flour", "", "")
+    assert (colleague.contact_name, colleague.contact_email) == ("Paul Murat", "secretariat@saint-flour.fr")
+    assert own.needs == "Un diagnostic de nos outils numériques."  # the organization's request stays
 
 
 def test_a_wrong_password_deletes_nothing():

@@ -5,6 +5,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from app.accounts import personal_data
 from app.core.audit import AuditEntry
 from app.core.errors import RuleViolation
 from app.core.mail import OutboxMessage
@@ -253,6 +254,18 @@ def test_the_admin_triages_a_request_beside_the_organizations_needs(client):
     assert db.session.scalars(sa.select(AuditEntry.action)).all() == ["diagnostic.status"]
     mail = db.session.scalars(sa.select(OutboxMessage).filter_by(recipient=requester.email)).one()
     assert "a changé de statut : Collectivité contactée" in mail.body
+
+
+def test_once_the_requester_deleted_their_account_the_admin_sees_no_address_of_theirs(client):
+    commune = make_organization("Murat")
+    requester = member_of(commune)
+    diagnostic = make_diagnostic_request(commune, requester)
+    personal_data.delete_account(requester, cause=personal_data.ON_REQUEST)
+    db.session.commit()
+    client.sign_in_as(make_user(is_admin=True))
+    for page in (text_of(client.get("/admin/diagnostics")), text_of(client.get(f"/admin/diagnostics/{diagnostic.id}"))):
+        assert "Agent·e de Murat" in page and "mailto:" not in page
+    assert "<dt>Adresse électronique</dt><dd>(non précisée)</dd>" in page
 
 
 def test_an_unknown_status_filter_or_choice_is_refused_and_changes_nothing(client):

@@ -6,6 +6,7 @@ compiled from translations/*.po at the start of the session (see `compiled_trans
 
 import os
 import re
+import socket
 import threading
 
 import pytest
@@ -200,3 +201,15 @@ def live_server(live_app):
 def client(app):
     app.test_client_class = Client
     return app.test_client()
+
+
+@pytest.fixture
+def smtp_port(app, monkeypatch) -> int:
+    """The app sends through SMTP to a free local port, where nothing listens: connection refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "smtp")
+    monkeypatch.setitem(app.config, "MAIL_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", port)
+    return port

@@ -29,7 +29,7 @@ from app.core.mail import OutboxMessage
 from app.core.web import paris_datetime
 from app.extensions import db
 from app.notifications.models import NotificationPreference, SentReminder
-from app.organizations.models import DiagnosticRequest, Membership, MembershipRole
+from app.organizations.models import DiagnosticRequest, Membership, MembershipRole, Organization
 from app.proposals.models import (Comment, NeedServiceLink, Proposal, ProposalCosponsor, ProposalVersion,
                                   Report)
 from app.votes.models import Mandate, Support, SupportEvent
@@ -154,7 +154,7 @@ def replacement_name(user: User) -> str:
                              .order_by(CommitteeSeat.id.desc()).limit(1))
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         if memberships:
-            name = _role_of(memberships[0].role, memberships[0].organization.name)
+            name = _role_of(memberships[0].role, memberships[0].organization)
         elif seat is not None:
             name = _("Membre du comité (%(affiliation)s)", affiliation=seat.affiliation)
         else:
@@ -162,13 +162,13 @@ def replacement_name(user: User) -> str:
     return name[:NAME_MAX_LENGTH]
 
 
-def _role_of(role: str, organization: str) -> str:
-    elided = organization[:1].lower() in "aâàeéèêiîïoôuûy"  # « d'Aurillac », « de Saint-Flour »
+def _role_of(role: str, organization: Organization) -> str:
+    name = organization.name
     if role == MembershipRole.ELECTED:
-        return (_("Élu·e d'%(organization)s", organization=organization) if elided
-                else _("Élu·e de %(organization)s", organization=organization))
-    return (_("Agent·e d'%(organization)s", organization=organization) if elided
-            else _("Agent·e de %(organization)s", organization=organization))
+        return (_("Élu·e d'%(organization)s", organization=name) if organization.name_elides
+                else _("Élu·e de %(organization)s", organization=name))
+    return (_("Agent·e d'%(organization)s", organization=name) if organization.name_elides
+            else _("Agent·e de %(organization)s", organization=name))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ hour or a day costs a few attempts, not all of them.
 import smtplib
 import sys
 from datetime import datetime, timedelta
+from email import policy
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -47,6 +48,8 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     retry_after: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: as soon as possible
+    # The address that stops this kind of mail with one POST (RFC 8058), for the mail client's own button.
+    list_unsubscribe: Mapped[str | None] = mapped_column(sa.String(500))
 
 
 class Recipient(Protocol):
@@ -61,9 +64,16 @@ def queue_mail(recipient: Recipient, subject, template: str, **context) -> Outbo
     it be sent: `subject` is a lazy string (`_l`), the body is rendered from templates/mail/<template>.txt."""
     with force_locale(recipient.locale):
         body = render_template(f"mail/{template}.txt", public_url=current_app.config["PUBLIC_URL"], **context)
-        message = OutboxMessage(recipient=recipient.email, subject=str(subject), body=body)
+        message = OutboxMessage(recipient=recipient.email, subject=str(subject), body=body,
+                                list_unsubscribe=_one_click_address(context.get("unsubscribe", [])))
     db.session.add(message)
     return message
+
+
+def _one_click_address(unsubscribe: list) -> str | None:
+    """A mail about one kind of news (the footer's links, app.notifications.services.mail_footer) is stopped by
+    its client's button too; a digest of several kinds keeps its links, one per kind, in the body only."""
+    return unsubscribe[0][1] if len(unsubscribe) == 1 else None
 
 
 def _deliver(message: OutboxMessage) -> None:
@@ -72,10 +82,15 @@ def _deliver(message: OutboxMessage) -> None:
         print(f"--- Courriel pour {message.recipient} : {message.subject}\n{message.body}\n---",
               file=sys.stdout, flush=True)
         return
-    email = EmailMessage()
+    # Header lines up to RFC 5322's 998 characters: folded at 78, a long address without spaces (List-Unsubscribe)
+    # would be written as encoded words, which mail clients do not read as an address.
+    email = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
     email["From"] = config["MAIL_SENDER"]
     email["To"] = message.recipient
     email["Subject"] = message.subject
+    if message.list_unsubscribe:
+        email["List-Unsubscribe"] = f"<{message.list_unsubscribe}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email.set_content(message.body)
     with smtplib.SMTP(config["MAIL_HOST"], config["MAIL_PORT"], timeout=30) as smtp:
         if config["MAIL_USE_TLS"]:

@@ -61,6 +61,11 @@ class Organization(db.Model):
     epci = relationship("Organization", remote_side=[id])
 
     @property
+    def name_elides(self) -> bool:
+        """Whether French elides « de » before the name: « d'Aurillac », « de Saint-Flour »."""
+        return self.name[:1].lower() in "aâàeéèêiîïoôuûy"
+
+    @property
     def kind_label(self) -> str:
         return OrganizationKind(self.kind).label
 

@@ -2,20 +2,16 @@
 hour) and is given up after about two days; a mail server unreachable for a while loses nothing, and when it
 is back every message leaves exactly once. The SMTP server of these tests is a real one (aiosmtpd)."""
 
-import socket
 from collections import Counter
-from contextlib import contextmanager
 from datetime import timedelta
-from email import message_from_bytes
 
-import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from app.core import clock, mail
 from app.core.mail import OutboxMessage
 from app.extensions import db
 from tests.factories import make_user
+from tests.helpers import smtp_server
 
 SECOND = timedelta(seconds=1)
 HOUR = timedelta(hours=1)
@@ -31,42 +27,6 @@ def outbox_size() -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage))
 
 
-@pytest.fixture
-def smtp_port(app, monkeypatch) -> int:
-    """The app sends through SMTP to a free local port, where nothing listens: connection refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    monkeypatch.setitem(app.config, "MAIL_BACKEND", "smtp")
-    monkeypatch.setitem(app.config, "MAIL_HOST", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", port)
-    return port
-
-
-class Inbox:
-    """What the SMTP server received: the envelope's recipients and the message, per mail."""
-
-    def __init__(self):
-        self.received = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
-        return "250 Message accepted for delivery"
-
-    def count_per_recipient(self) -> Counter:
-        return Counter(recipient for recipients, _ in self.received for recipient in recipients)
-
-
-@contextmanager
-def smtp_server(port: int):
-    """A real SMTP server listening on `port`, in a thread, while the block runs; yields its Inbox."""
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox
-    finally:
-        controller.stop()
 
 
 def test_a_healthy_batch_leaves_at_once_and_never_twice(app, capsys):

@@ -8,12 +8,13 @@ import sqlalchemy as sa
 from app.accounts.models import UserSession
 from app.consultations.models import PhaseKind
 from app.core.audit import AuditEntry
-from app.core.mail import OutboxMessage
+from app.core import mail
+from app.core.mail import OutboxMessage, queue_mail
 from app.extensions import db
 from app.notifications import services
 from app.notifications.models import DeliveryMode, NotificationKind
 from tests.factories import make_consultation, make_member, make_user
-from tests.helpers import text_of
+from tests.helpers import smtp_server, text_of
 
 
 def modes(user) -> dict:
@@ -92,6 +93,35 @@ def test_the_link_in_a_reminder_stops_that_kind_only_and_opens_no_session(client
     assert sessions() == before
     assert client.get("/compte/").status_code == 302  # still a visitor: the account asks to sign in
     assert client.get("/compte/courriels").location.startswith("/compte/connexion")
+
+
+def test_the_mail_clients_own_button_stops_that_kind_with_one_post(client, smtp_port):
+    """RFC 8058: the reminder carries its unsubscribe address in List-Unsubscribe, and the client's POST,
+    with no cookie and no form token, stops that kind; a digest about several kinds has no such header."""
+    consultation = make_consultation(PhaseKind.SUPPORT)
+    elected = make_member(role="elected").user
+    services.run(consultation.phase(PhaseKind.SUPPORT).starts_at + timedelta(minutes=1))
+    db.session.commit()
+    with smtp_server(smtp_port) as inbox:
+        assert mail.send_pending() == 1
+    [(_recipients, received)] = inbox.received
+    assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    path = re.fullmatch(r"<http://localhost(/courriels/desabonnement/\S+)>", received["List-Unsubscribe"]).group(1)
+    assert path in received.get_payload(decode=True).decode()  # the same link as the mail's own
+    done = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200 and "Set-Cookie" not in done.headers
+    assert modes(elected)["window_opens"] == "none" and modes(elected)["results"] == "immediate"
+
+
+def test_a_digest_about_several_kinds_carries_no_one_click_header(app):
+    user = make_user()
+    with app.test_request_context():
+        digest = queue_mail(user, "Résumé", "confirm_email", user=user, confirm_url="x",
+                            **services.mail_footer(user, NotificationKind.RESULTS, NotificationKind.WINDOW_OPENS))
+        single = queue_mail(user, "Un seul", "confirm_email", user=user, confirm_url="x",
+                            **services.mail_footer(user, NotificationKind.RESULTS))
+    assert digest.list_unsubscribe is None
+    assert single.list_unsubscribe.startswith("http://localhost/courriels/desabonnement/")
 
 
 def test_a_tampered_or_foreign_token_is_refused(client):

@@ -38,7 +38,7 @@ from app.core.audit import AuditEntry
 from app.core.jobs import Job
 from app.core.mail import OutboxMessage
 from app.extensions import db
-from app.notifications.models import NotificationPreference, SentReminder
+from app.notifications.models import NotificationPreference, NotifiedEvent, SentReminder
 from app.opendata.sizes import FileSize
 from app.organizations.models import (DiagnosticRequest, Membership, MembershipStatus, Organization,
                                       OrganizationPostalCode)
@@ -184,6 +184,8 @@ def populate(session: Session) -> None:
     session.add_all([SentReminder(kind="window_opens", subject_id=1, user_id=person.id,
                                   sent_at=now if number % 2 else None, created_at=now)
                      for number, person in enumerate(elected)])
+    session.add_all([NotifiedEvent(kind="followed_proposal_activity", subject_id=number, created_at=now)
+                     for number in range(1, 4)])
 
 
 def _consultation(session: Session, number: int, phase: PhaseKind, now, *, chair: User,

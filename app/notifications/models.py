@@ -64,3 +64,14 @@ class SentReminder(db.Model):
     # Set when the reminder went out (or was dropped, mode "none"); None while it waits for the daily digest.
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class NotifiedEvent(db.Model):
+    """An event (a comment, a merge, a published answer) whose followers a scheduler run has listed: later runs
+    skip it, so that a run costs what happened since the last one, not every event of the last days."""
+
+    __tablename__ = "notified_events"
+
+    kind: Mapped[str] = mapped_column(sa.String(40), primary_key=True)  # as SentReminder.kind
+    subject_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

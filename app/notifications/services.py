@@ -15,7 +15,8 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import gettext as _, lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import contains_eager
 
 from app.accounts.models import User
 from app.consultations.models import Consultation, Phase, PhaseKind
@@ -25,7 +26,8 @@ from app.core.jobs import keep_running, worker_options
 from app.core.mail import queue_mail
 from app.core.web import public_url
 from app.extensions import db
-from app.notifications.models import DeliveryMode, NotificationKind, NotificationPreference, SentReminder
+from app.notifications.models import (DeliveryMode, NotificationKind, NotificationPreference, NotifiedEvent,
+                                      SentReminder)
 from app.organizations.models import Membership, MembershipRole, MembershipStatus, Organization
 from app.proposals.models import Comment, Proposal, ProposalCosponsor
 from app.votes.models import Support, SupportQuota
@@ -34,6 +36,10 @@ CLOSING_NOTICE = timedelta(days=3)  # "the support window closes in three days"
 DIGEST_HOUR = time(8, 0)  # the daily digest leaves at the first run after 8:00, Paris time
 # Events older than this are not announced: a scheduler started late does not mail about last month.
 LOOKBACK = timedelta(days=2)
+# Kinds of the events of followed proposals (SentReminder.kind, NotifiedEvent.kind): a comment, a merge (subject:
+# the merged proposal), a published answer (the answered proposal).
+FOLLOWED_COMMENT = NotificationKind.FOLLOWED_PROPOSAL_ACTIVITY.value
+MERGE_EVENT, ANSWER_EVENT = "followed_merge", "followed_answer"
 DIGEST = "digest"  # the kind of the rows that make one daily digest per person and Paris day
 UNSUBSCRIBE_SALT = "notifications-unsubscribe"
 
@@ -144,6 +150,26 @@ class Item:
         return self.event or self.kind.value
 
 
+@dataclass
+class Scan:
+    """Which events a run lists the followers of: those no earlier run listed (`only` None), or exactly those of
+    `only` (a daily digest tells again what waited for it). `listed` collects them, to be marked as listed."""
+
+    only: set[tuple[str, int]] | None = None
+    listed: set[tuple[str, int]] = field(default_factory=set)
+
+    def pick(self, kind: str, subjects: list) -> list:
+        """The `subjects` (comments or proposals) of `kind` to list followers of, in their order."""
+        if self.only is not None:
+            chosen = [subject for subject in subjects if (kind, subject.id) in self.only]
+        else:
+            listed = set(db.session.scalars(sa.select(NotifiedEvent.subject_id).where(
+                NotifiedEvent.kind == kind, NotifiedEvent.subject_id.in_([subject.id for subject in subjects]))))
+            chosen = [subject for subject in subjects if subject.id not in listed]
+        self.listed.update((kind, subject.id) for subject in chosen)
+        return chosen
+
+
 def _officials(consultation: Consultation):
     """(user, organization) of every verified elected official of a verified organization of an eligible kind,
     who can receive mail."""
@@ -248,12 +274,13 @@ def audience(pairs: set[tuple[int, int]], proposals: list[Proposal]) -> dict[Use
     return {user: list(followed.values()) for user, followed in theirs.items()}
 
 
-def _comment_items(now: datetime) -> list[tuple[User, Item]]:
+def _comment_items(now: datetime, scan: Scan) -> list[tuple[User, Item]]:
     """Recent visible comments on the visible proposals that a person's organization submitted, co-sponsors or
     supports: to its verified members, the author aside."""
-    comments = db.session.scalars(sa.select(Comment).join(Proposal, Proposal.id == Comment.proposal_id).where(
-        Comment.created_at <= now, Comment.created_at > now - LOOKBACK, Comment.hidden_at.is_(None),
-        Proposal.hidden_at.is_(None)).order_by(Comment.id)).all()
+    comments = scan.pick(FOLLOWED_COMMENT, db.session.scalars(
+        sa.select(Comment).join(Proposal, Proposal.id == Comment.proposal_id).where(
+            Comment.created_at <= now, Comment.created_at > now - LOOKBACK, Comment.hidden_at.is_(None),
+            Proposal.hidden_at.is_(None)).order_by(Comment.id).options(contains_eager(Comment.proposal))).all())
     if not comments:
         return []
     carriers, supporters = organizations_following({comment.proposal_id for comment in comments})
@@ -275,17 +302,14 @@ def _comment_items(now: datetime) -> list[tuple[User, Item]]:
     return due
 
 
-MERGE_EVENT, ANSWER_EVENT = "followed_merge", "followed_answer"  # subjects: the merged, the answered proposal
-
-
-def _merge_items(now: datetime) -> list[tuple[User, Item]]:
+def _merge_items(now: datetime, scan: Scan) -> list[tuple[User, Item]]:
     """Recent merges, for the digest of those who chose a daily one for their followed proposals (the others
     were mailed at once, or chose nothing: merging._tell)."""
     from app.committee import merging  # it calls this module as things happen: imported here, once it is loaded
 
     due = []
-    for merged in db.session.scalars(sa.select(Proposal).where(
-            Proposal.merged_at <= now, Proposal.merged_at > now - LOOKBACK).order_by(Proposal.id)):
+    for merged in scan.pick(MERGE_EVENT, db.session.scalars(sa.select(Proposal).where(
+            Proposal.merged_at <= now, Proposal.merged_at > now - LOOKBACK).order_by(Proposal.id)).all()):
         theirs = merging.told_of_merge(merging.merge_origins(merged))
         url = public_url("proposals.detail", proposal_id=merged.id)
         for user in choosing(theirs, NotificationKind.FOLLOWED_PROPOSAL_ACTIVITY, DeliveryMode.DAILY):
@@ -294,15 +318,15 @@ def _merge_items(now: datetime) -> list[tuple[User, Item]]:
     return due
 
 
-def _answer_items(now: datetime) -> list[tuple[User, Item]]:
+def _answer_items(now: datetime, scan: Scan) -> list[tuple[User, Item]]:
     """The committee's answers published lately, one item per proposal, for the digest of those who chose a
     daily one for their followed proposals (the others were mailed at once, or chose nothing:
     decisions._notify)."""
     from app.committee import decisions  # it calls this module as things happen: imported here, once it is loaded
 
-    answered = list(db.session.scalars(sa.select(Proposal).join(Consultation).where(
+    answered = scan.pick(ANSWER_EVENT, db.session.scalars(sa.select(Proposal).join(Consultation).where(
         Consultation.results_published_at <= now, Proposal.answered_at <= now,
-        Proposal.answered_at > now - LOOKBACK).order_by(Proposal.id)))
+        Proposal.answered_at > now - LOOKBACK).order_by(Proposal.id)).all())
     if not answered:
         return []
     due, seen = [], set()
@@ -318,9 +342,11 @@ def _answer_items(now: datetime) -> list[tuple[User, Item]]:
     return due
 
 
-def due_items(now: datetime) -> list[tuple[User, Item]]:
-    return [*_window_items(now), *_results_items(now), *_comment_items(now), *_merge_items(now),
-            *_answer_items(now)]
+def due_items(now: datetime, scan: Scan) -> list[tuple[User, Item]]:
+    """The reminders due at `now`: support windows and results (a few per consultation, listed at every run),
+    and the events of followed proposals that `scan` picks."""
+    return [*_window_items(now), *_results_items(now), *_comment_items(now, scan), *_merge_items(now, scan),
+            *_answer_items(now, scan)]
 
 
 # ---- sending ---------------------------------------------------------------------------------------------------
@@ -333,16 +359,27 @@ SUBJECTS = {
 }
 
 
-def _claim(kind: str, subject_id: int, user: User, sent_at: datetime | None, now: datetime) -> bool:
-    """Insert the row that says this was (or will be) sent; False if it already exists (sent before, or by a
-    scheduler running at the same time: on PostgreSQL the second insert waits for the first and conflicts)."""
-    try:
-        with db.session.begin_nested():
-            db.session.add(SentReminder(kind=kind, subject_id=subject_id, user_id=user.id, sent_at=sent_at,
-                                        created_at=now))
-    except IntegrityError:
-        return False
-    return True
+CLAIMS_PER_STATEMENT = 500  # 5 values each: well under SQLite's limit of bound parameters
+
+
+def _claim(rows: list[dict]) -> set[tuple[str, int, int]]:
+    """Insert the rows that say these reminders were (or will be) sent; return the (kind, subject_id, user_id)
+    of those inserted. One already there was sent before, or by a scheduler running at the same time: on
+    PostgreSQL the second insert waits for the first to commit, then skips it. Rows go in key order, so that two
+    schedulers never wait for each other in a circle."""
+    insert = (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(SentReminder)
+    insert = insert.on_conflict_do_nothing().returning(SentReminder.kind, SentReminder.subject_id,
+                                                       SentReminder.user_id)
+    rows = sorted(rows, key=lambda row: (row["kind"], row["subject_id"], row["user_id"]))
+    claimed = set()
+    for start in range(0, len(rows), CLAIMS_PER_STATEMENT):
+        batch = rows[start:start + CLAIMS_PER_STATEMENT]
+        claimed.update(tuple(row) for row in db.session.execute(insert.values(batch)))
+    return claimed
+
+
+def _claim_row(kind: str, subject_id: int, user_id: int, sent_at: datetime | None, now: datetime) -> dict:
+    return {"kind": kind, "subject_id": subject_id, "user_id": user_id, "sent_at": sent_at, "created_at": now}
 
 
 def _unsubscribe_links(user: User, kinds) -> list[tuple[NotificationKind, str]]:
@@ -368,22 +405,32 @@ def digest_day(now: datetime) -> int | None:
 def run(now: datetime | None = None) -> int:
     """Queue the reminders due at `now`; return how many mails were queued. Flushes, never commits."""
     now = now or clock.now()
-    due = due_items(now)
+    scan = Scan()
+    due = due_items(now, scan)
     done = _already_claimed(due)
     sent = 0
     new = [(user, item) for user, item in due if (item.reminder_kind, item.subject_id, user.id) not in done]
     chosen = _chosen_modes({user.id for user, _item in new})
-    for user, item in new:
-        mode = chosen.get((user.id, item.kind.value), DeliveryMode.IMMEDIATE)
-        if mode == DeliveryMode.NONE:
-            continue
-        immediate = mode == DeliveryMode.IMMEDIATE
-        if _claim(item.reminder_kind, item.subject_id, user, now if immediate else None, now) and immediate:
+    wanted = [(user, item, mode == DeliveryMode.IMMEDIATE) for user, item in new
+              if (mode := chosen.get((user.id, item.kind.value), DeliveryMode.IMMEDIATE)) != DeliveryMode.NONE]
+    claimed = _claim([_claim_row(item.reminder_kind, item.subject_id, user.id, now if immediate else None, now)
+                      for user, item, immediate in wanted])
+    for user, item, immediate in wanted:
+        if immediate and (item.reminder_kind, item.subject_id, user.id) in claimed:
             _send_one(user, item)
             sent += 1
-    sent += _send_digests(due, now)
+    _mark_listed(scan.listed, now)
+    sent += _send_digests(now)
     db.session.flush()
     return sent
+
+
+def _mark_listed(events: set[tuple[str, int]], now: datetime) -> None:
+    """Record the events whose followers this run listed (a scheduler running at the same time may have too)."""
+    insert = (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(NotifiedEvent)
+    rows = [{"kind": kind, "subject_id": subject_id, "created_at": now} for kind, subject_id in sorted(events)]
+    for start in range(0, len(rows), CLAIMS_PER_STATEMENT):
+        db.session.execute(insert.values(rows[start:start + CLAIMS_PER_STATEMENT]).on_conflict_do_nothing())
 
 
 def _chosen_modes(user_ids: set[int]) -> dict[tuple[int, str], DeliveryMode]:
@@ -403,7 +450,7 @@ def _already_claimed(due: list[tuple[User, Item]]) -> set[tuple[str, int, int]]:
         sa.tuple_(SentReminder.kind, SentReminder.subject_id).in_(pairs))).all())
 
 
-def _send_digests(due: list[tuple[User, Item]], now: datetime) -> int:
+def _send_digests(now: datetime) -> int:
     """One mail per person and Paris day with the reminders that waited for it, from DIGEST_HOUR on.
 
     A waiting reminder says what is true when the digest leaves, and is left out if it no longer applies
@@ -415,15 +462,19 @@ def _send_digests(due: list[tuple[User, Item]], now: datetime) -> int:
                                  .order_by(SentReminder.user_id, SentReminder.id)).all()
     if not waiting:
         return 0
-    current = {(user.id, item.reminder_kind, item.subject_id): item for user, item in due}
     by_user = defaultdict(list)
     for row in waiting:
         by_user[row.user_id].append(row)
     sent = 0
+    claimed = _claim([_claim_row(DIGEST, day, user_id, now, now) for user_id in by_user])
+    told_again = {(row.kind, row.subject_id) for user_id, rows in by_user.items() if (DIGEST, day, user_id) in claimed
+                  for row in rows}
+    current = {(user.id, item.reminder_kind, item.subject_id): item
+               for user, item in due_items(now, Scan(only=told_again))} if told_again else {}
     for user_id, rows in by_user.items():
-        user = db.session.get(User, user_id)
-        if not _claim(DIGEST, day, user, now, now):
+        if (DIGEST, day, user_id) not in claimed:
             continue  # today's digest is gone: these wait for tomorrow's
+        user = db.session.get(User, user_id)
         modes = preferences_of(user)
         items = [item for item in (current.get((user_id, row.kind, row.subject_id)) for row in rows)
                  if item is not None and modes[item.kind] != DeliveryMode.NONE]

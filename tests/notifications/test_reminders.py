@@ -11,7 +11,7 @@ from app.core import clock
 from app.core.mail import OutboxMessage
 from app.extensions import db
 from app.notifications import services
-from app.notifications.models import DeliveryMode, NotificationKind, SentReminder
+from app.notifications.models import DeliveryMode, NotificationKind, NotifiedEvent, SentReminder
 from app.votes.models import SupportQuota
 from tests.factories import make_comment, make_consultation, make_member, make_organization, make_proposal
 
@@ -73,8 +73,9 @@ def test_a_second_claim_of_the_same_reminder_is_refused_by_the_database(window):
     """Two schedulers at once: the unique key, not a prior read, decides who sends."""
     _consultation, phase, _commune, elected, _others = window
     now = phase.starts_at
-    assert services._claim("window_opens", 1, elected, now, now)
-    assert not services._claim("window_opens", 1, elected, now, now)
+    rows = [services._claim_row("window_opens", 1, elected.id, now, now)]
+    assert services._claim(rows) == {("window_opens", 1, elected.id)}
+    assert services._claim(rows) == set()
 
 
 def test_window_closing_three_days_before_its_end_says_how_many_supports_are_missing(window):
@@ -138,6 +139,28 @@ def test_a_comment_on_a_followed_proposal_reaches_the_members_of_its_organizatio
     assert mails_to(outsider.user) == []
     assert f"/propositions/{proposal.id}#commentaire-{comment.id}" in to_agent.body
     assert proposal.title in to_elected.body and "Aurillac" in to_elected.body
+
+
+def test_each_comment_is_listed_once_so_a_run_costs_what_is_new(window):
+    """Later runs skip a comment whose followers were listed: someone who joins a following organization after
+    that is not told of it, but is of the next comment."""
+    consultation, phase, commune, _elected, _others = window
+    proposal = make_proposal(consultation, commune)
+    outsider = make_member(organization=make_organization("Aurillac"), role="agent")
+    first = make_comment(proposal, outsider)
+    first.created_at = phase.starts_at - timedelta(hours=30)
+    db.session.flush()
+    services.run(phase.starts_at - timedelta(hours=29))
+    assert db.session.scalars(sa.select(NotifiedEvent.subject_id)
+                              .where(NotifiedEvent.kind == "followed_proposal_activity")).all() == [first.id]
+    newcomer = make_member(organization=commune, role="agent").user
+    second = make_comment(proposal, outsider)
+    second.created_at = phase.starts_at - timedelta(hours=28)
+    db.session.flush()
+    assert services.run(phase.starts_at - timedelta(hours=27)) == 3  # the second comment, to the three members
+    [mail] = mails_to(newcomer)
+    assert f"#commentaire-{second.id}" in mail.body
+    assert services.run(phase.starts_at - timedelta(hours=26)) == 0
 
 
 def test_a_person_who_chose_nothing_gets_nothing(window):

@@ -2,16 +2,19 @@
 
 Discovery, then the authorization code flow with PKCE (S256); the state, the nonce and the code verifier wait in
 the (signed) session cookie during the round trip. The ID token's signature is checked against the provider's
-published keys, and its issuer, audience, expiry and nonce against ours; the userinfo answer (a signed JWT at
-ProConnect, plain JSON elsewhere) gives the address and the names. Which account the person opens is decided by
-`services.sign_in_with_proconnect`, not here.
+published keys, and its issuer, audience (and authorized party), expiry and nonce against ours; the userinfo
+answer (a signed JWT at ProConnect, plain JSON elsewhere) gives the address and the names. Which account the person
+opens is decided by `services.sign_in_with_proconnect`, not here. Signing out of Agora ends the ProConnect session
+too, through the provider's end_session_endpoint, with the ID token kept in the session as the hint.
 """
 
 import hmac
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 from authlib.common.security import generate_token
+from authlib.common.urls import add_params_to_uri
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from flask import current_app, session
@@ -28,6 +31,7 @@ PROVIDER = "proconnect"
 # ProConnect's claims for a public servant: their work address, names, and the SIRET of their administration.
 SCOPES = "openid email given_name usual_name siret"
 SESSION_KEY = "proconnect"
+SIGN_OUT_KEY = "proconnect_id_token"  # the hint ProConnect's end_session_endpoint asks for
 ALGORITHMS = ["RS256", "ES256"]
 HTTP_TIMEOUT = 10  # seconds per call to the provider
 CLOCK_LEEWAY = 60  # seconds of difference tolerated between our clock and the provider's
@@ -42,6 +46,7 @@ class Identity:
     given_name: str
     usual_name: str
     siret: str
+    id_token: str = ""  # as received, to end the ProConnect session when the person signs out
 
 
 def is_enabled() -> bool:
@@ -150,7 +155,7 @@ def identity_from_callback(args, redirect_uri: str) -> Identity:
     info = {**claims, **info}
     return Identity(subject=str(claims["sub"]), email=str(info.get("email") or ""),
                     given_name=str(info.get("given_name") or ""), usual_name=str(info.get("usual_name") or ""),
-                    siret=str(info.get("siret") or ""))
+                    siret=str(info.get("siret") or ""), id_token=token["id_token"])
 
 
 def _verified_claims(id_token, keys: KeySet, issuer: str, *, nonce: str | None) -> dict:
@@ -168,6 +173,9 @@ def _verified_claims(id_token, keys: KeySet, issuer: str, *, nonce: str | None) 
         JWTClaimsRegistry(now=int(clock.now().timestamp()), leeway=CLOCK_LEEWAY, **required).validate(decoded.claims)
     except (JoseError, ValueError) as error:
         raise _refused("token rejected:", type(error).__name__, error) from None
+    audience, client_id = decoded.claims["aud"], current_app.config["PROCONNECT_CLIENT_ID"]
+    if isinstance(audience, list) and len(audience) > 1 and decoded.claims.get("azp") != client_id:
+        raise _refused("token for several audiences, not authorized for us:", decoded.claims.get("azp"))  # OIDC 3.1.3.7
     return decoded.claims
 
 
@@ -185,3 +193,33 @@ def _userinfo(metadata: dict, keys: KeySet, token: dict) -> dict:
     if not isinstance(info, dict):
         raise _refused("malformed userinfo")
     return info
+
+
+def remember_for_sign_out(identity: Identity) -> None:
+    session[SIGN_OUT_KEY] = identity.id_token
+
+
+def sign_out_url(post_logout_redirect_uri: str) -> str | None:
+    """Where to end the ProConnect session too, for a person who signed in through it, before coming back to
+    `post_logout_redirect_uri`; None otherwise, or when the provider cannot be reached (the session on Agora ends
+    all the same)."""
+    id_token = session.pop(SIGN_OUT_KEY, None)
+    if not id_token or not is_enabled():
+        return None
+    try:
+        endpoint = _metadata().get("end_session_endpoint")
+    except RuleViolation:
+        return None
+    if not isinstance(endpoint, str):
+        return None
+    return add_params_to_uri(endpoint, {"id_token_hint": id_token, "state": generate_token(32),
+                                        "post_logout_redirect_uri": post_logout_redirect_uri})
+
+
+def origin() -> str | None:
+    """The provider's scheme and host, where signing out sends the browser (the pages' form-action allows it)."""
+    url = current_app.config.get("PROCONNECT_DISCOVERY_URL")
+    if not is_enabled():
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from app.accounts import personal_data, proconnect, services, sessions
 from app.accounts.forms import (AccountDeletionForm, EmailChangeForm, EmailForm, NameForm, NewPasswordForm,
                                 PasswordChangeForm, SignInForm, SignUpForm)
+from app.core import security
 from app.core.web import attempt, public_url, safe_next_url
 from app.extensions import db, limiter
 
@@ -18,6 +19,8 @@ bp = Blueprint("accounts", __name__, url_prefix="/compte")
 bp.cli.add_command(personal_data.purge_command)  # flask --app wsgi accounts purge [--dry-run]
 bp.add_app_template_global(personal_data.retention_periods)  # stated on the personal-data page
 bp.add_app_template_global(proconnect.is_enabled, "proconnect_enabled")
+# Signing out of an account opened through ProConnect ends that session too, at the provider.
+bp.record_once(lambda state: security.allow_form_action(state.app, proconnect.origin))
 
 
 def _sign_in_limit() -> str:
@@ -113,12 +116,17 @@ def proconnect_callback():
     if current_user.is_authenticated:
         return redirect(url_for("consultations.home"))
     next_url = proconnect.pending_next_url()
-    done, user = attempt(lambda: services.sign_in_with_proconnect(
-        proconnect.identity_from_callback(request.args, public_url("accounts.proconnect_callback")),
-        str(get_locale())))
+
+    def sign_in():
+        identity = proconnect.identity_from_callback(request.args, public_url("accounts.proconnect_callback"))
+        return identity, services.sign_in_with_proconnect(identity, str(get_locale()))
+
+    done, signed_in = attempt(sign_in)
     if not done:
         return redirect(url_for("accounts.sign_in"))
+    identity, user = signed_in
     login_user(user)
+    proconnect.remember_for_sign_out(identity)
     flash(_("Bienvenue, %(name)s.", name=user.name), "success")
     return redirect(next_url or url_for("consultations.home"))
 
@@ -126,9 +134,10 @@ def proconnect_callback():
 @bp.post("/deconnexion")
 def sign_out():
     token = current_user.get_id()  # ends this browser's session only: the others stay signed in
+    at_proconnect = proconnect.sign_out_url(public_url("consultations.home"))
     logout_user()
     attempt(lambda: sessions.end_session(token), success=_("Vous êtes déconnecté."))
-    return redirect(url_for("consultations.home"))
+    return redirect(at_proconnect or url_for("consultations.home"))
 
 
 @bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])

@@ -3,7 +3,8 @@
 Discovery, JWKS (an RSA key generated at start), /authorize (approves at once: back with a code for the person in
 `person`), /token (checks the client's credentials and the PKCE verifier against the challenge; answers an ID
 token echoing the nonce), /userinfo (a signed JWT, as ProConnect answers). `tamper` makes the next ID tokens lie
-one way or another: signed with another key, a wrong nonce, expired, for another audience or from another issuer.
+one way or another: signed with another key, a wrong nonce, expired, for another audience, for several audiences
+without saying which party it authorizes, or from another issuer. `id_tokens` keeps those it issued.
 """
 
 import base64
@@ -33,6 +34,7 @@ class Provider:
         self.pkce = True  # announced in discovery, then required
         self.codes: dict[str, dict] = {}
         self.token_requests: list[dict] = []
+        self.id_tokens: list[str] = []
         self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
         self.issuer = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -114,7 +116,12 @@ class Provider:
             claims["aud"] = "un-autre-client"
         elif self.tamper == "issuer":
             claims["iss"] = "https://faux-fournisseur.example"
-        return jwt.encode({"alg": "RS256", "kid": "cle-1"}, claims, key)
+        elif self.tamper in ("audiences", "audiences-authorizing-us"):
+            claims["aud"] = [CLIENT_ID, "un-autre-client"]
+            if self.tamper == "audiences-authorizing-us":
+                claims["azp"] = CLIENT_ID
+        self.id_tokens.append(jwt.encode({"alg": "RS256", "kid": "cle-1"}, claims, key))
+        return self.id_tokens[-1]
 
     def userinfo(self, request) -> Response:
         grant = self.codes.get(f"access:{request.headers.get('Authorization', '').removeprefix('Bearer ')}")

@@ -203,11 +203,39 @@ def test_a_suspended_account_is_refused(client, provider):
 REFUSED = "ProConnect a renvoyé une réponse que nous ne pouvons pas accepter"
 
 
-@pytest.mark.parametrize("tamper", ["forged", "nonce", "expired", "audience", "issuer"])
+@pytest.mark.parametrize("tamper", ["forged", "nonce", "expired", "audience", "audiences", "issuer"])
 def test_an_id_token_that_does_not_pass_the_checks_is_refused(client, provider, tamper):
     provider.tamper = tamper
     assert_refused(client, sign_in_with_proconnect(client), REFUSED)
     assert count(User) == 0 and count(UserIdentity) == 0
+
+
+def test_a_token_for_several_audiences_passes_when_it_names_us_its_authorized_party(client, provider):
+    provider.tamper = "audiences-authorizing-us"
+    assert sign_in_with_proconnect(client).location.endswith("/") and count(UserSession) == 1
+
+
+def test_signing_out_ends_the_proconnect_session_too(client, provider):
+    sign_in_with_proconnect(client)
+    policy = client.get("/compte/").headers["Content-Security-Policy"]
+    assert f"form-action 'self' {provider.issuer};" in policy
+    response = client.post_form("/compte/deconnexion")
+    leaving = urlsplit(response.location)
+    query = {name: values[0] for name, values in parse_qs(leaving.query).items()}
+    assert f"{leaving.scheme}://{leaving.netloc}{leaving.path}" == f"{provider.issuer}/logout"
+    assert query["id_token_hint"] == provider.id_tokens[-1] and len(query["state"]) >= 32
+    assert query["post_logout_redirect_uri"] == "http://localhost/"
+    assert count(UserSession) == 0 and "/compte/connexion" in client.get("/compte/").location
+    assert "Vous êtes déconnecté." in text_of(client.get("/"))
+
+
+def test_a_password_account_or_a_provider_out_of_reach_signs_out_here_only(client, provider, app, monkeypatch):
+    client.sign_in_as(make_user())
+    assert client.post_form("/compte/deconnexion").location == "/"
+    sign_in_with_proconnect(client)
+    monkeypatch.setitem(app.config, "PROCONNECT_DISCOVERY_URL", "http://127.0.0.1:9/.well-known/openid-configuration")
+    assert client.post_form("/compte/deconnexion").location == "/"
+    assert count(UserSession) == 0
 
 
 def test_another_state_is_refused(client, provider):

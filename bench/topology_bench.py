@@ -27,8 +27,8 @@ nginx (PROD_PORT). Subcommands:
 - `restart-postgres`: the supports load and reads with a session cookie while PostgreSQL restarts; statuses per
   second around the restart, seconds until the first page made again, the 503 page's text, the invariants.
   Waits first until no test, migration or generation runs on the machine (a restart breaks them); exits 2 when
-  the fault was skipped. The PostgreSQL server is the machine's: restarted by this session, it is then a child of
-  it, and stops when the session's processes do.
+  the fault was skipped. The PostgreSQL server is the machine's: restarted from a session, it is then a child of
+  that session and may stop with it, hence the flag --restart-the-machines-postgresql it requires.
 - `stop-redis`: reads, supports and sign-in attempts while the topology's own Redis (scripts/prod.py starts one)
   is stopped about 10 s, then started again whatever happens; pages keep answering, sign-in attempts stay limited.
 
@@ -854,6 +854,10 @@ def per_second(entries: list[Entry], origin: float, first: int, last: int) -> No
 
 
 def restart_postgres(args) -> None:
+    if not args.restart_the_machines_postgresql:
+        sys.exit("restart-postgres restarts the machine's PostgreSQL server, which then runs as a child of this "
+                 "session and may stop with it (a Redis restarted so did): the next test run, CI's included, would "
+                 "find no database. Rerun with --restart-the-machines-postgresql once that is taken care of.")
     verdicts = Verdicts()
     version, cluster = postgres_cluster(prod.DATABASE_URL)
     with tempfile.TemporaryDirectory() as folder:
@@ -1119,6 +1123,8 @@ def main() -> None:
         if name == "kill-worker":
             sub.add_argument("--kills", type=int, default=3)
         if name == "restart-postgres":
+            sub.add_argument("--restart-the-machines-postgresql", action="store_true",
+                             help="required: the restarted server belongs to this session from then on")
             sub.add_argument("--wait-minutes", type=float, default=20,
                              help="how long to wait for other sessions' tests to finish before the fault")
         if name == "restart-postgres":

@@ -8,13 +8,14 @@ keep their verified memberships and roles, so that a mandate never outlives the 
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User
 from app.core import audit, clock
 from app.core.errors import refuse_if
-from app.core.web import paris_datetime
+from app.core.mail import queue_mail
+from app.core.web import paris_datetime, public_url
 from app.extensions import db
 from app.organizations.models import Membership, MembershipRole, MembershipStatus, Organization
 from app.organizations.permissions import verified_membership
@@ -129,6 +130,7 @@ def grant_mandate(official: User, aidant: User | None, organization: Organizatio
     db.session.flush()
     audit.record("mandate.grant", actor=official, subject=mandate,
                  data={**_audit_data(mandate), "starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()})
+    _tell_the_aidant(mandate, _l("Un mandat d'aidant vous est confié"), "mandate_granted")
     return mandate
 
 
@@ -139,6 +141,12 @@ def revoke_mandate(mandate: Mandate, *, by: User, now: datetime | None = None) -
     mandate.revoked_at, mandate.revoked_by = now, by
     db.session.flush()
     audit.record("mandate.revoke", actor=by, subject=mandate, data=_audit_data(mandate))
+    _tell_the_aidant(mandate, _l("Votre mandat d'aidant a pris fin"), "mandate_revoked")
+
+
+def _tell_the_aidant(mandate: Mandate, subject, template: str) -> None:
+    """The aidant learns, in their language, that they may (or may no longer) support in the official's name."""
+    queue_mail(mandate.aidant, subject, template, mandate=mandate, url=public_url("votes.mandates_page"))
 
 
 def granted_by(user) -> list[Mandate]:

@@ -11,6 +11,7 @@ from app.consultations.models import PhaseKind
 from app.core import clock
 from app.core.audit import AuditEntry
 from app.core.errors import RuleViolation
+from app.core.mail import OutboxMessage
 from app.extensions import db
 from app.organizations.models import MembershipRole, MembershipStatus
 from app.votes import mandates, services
@@ -54,6 +55,20 @@ def test_an_elected_official_grants_a_mandate_to_an_agent_of_the_same_organizati
     entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "mandate.grant")).one()
     assert entry.actor_id == official.user.id
     assert (entry.data["official"], entry.data["aidant"]) == ("Claire Fabre", "Paul Murat")
+
+
+def test_the_aidant_is_told_of_the_grant_and_of_the_revocation_in_their_language(town):
+    _organization, official, agent = town
+    agent.user.locale = "en"
+    mandate = grant(official, agent)
+    mandates.revoke_mandate(mandate, by=official.user)
+    granted, revoked = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert {granted.recipient, revoked.recipient} == {agent.user.email}
+    assert granted.subject == "You have been given an aidant mandate"
+    assert "Claire Fabre gives you an aidant mandate for Saint-Flour" in granted.body
+    assert "http://localhost/compte/mandats" in granted.body
+    assert revoked.subject == "Your aidant mandate has ended"
+    assert "Claire Fabre has ended your aidant mandate for Saint-Flour" in revoked.body
 
 
 def test_only_a_verified_elected_official_grants_to_a_verified_agent_of_the_same_organization(town):

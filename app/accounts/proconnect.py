@@ -1,14 +1,16 @@
 """ProConnect, the State's OpenID Connect federation for public servants: the protocol side of signing in.
 
-Discovery, then the authorization code flow with PKCE (S256); the state, the nonce and the code verifier wait in
-the (signed) session cookie during the round trip. The ID token's signature is checked against the provider's
-published keys, and its issuer, audience (and authorized party), expiry and nonce against ours; the userinfo
-answer (a signed JWT at ProConnect, plain JSON elsewhere) gives the address and the names. Which account the person
-opens is decided by `services.sign_in_with_proconnect`, not here. Signing out of Agora ends the ProConnect session
-too, through the provider's end_session_endpoint, with the ID token kept in the session as the hint.
+Discovery (kept an hour per process), then the authorization code flow with PKCE (S256); the state, the nonce and
+the code verifier wait in the (signed) session cookie during the round trip. The ID token's signature is checked
+against the provider's published keys, and its issuer, audience (and authorized party), expiry and nonce against
+ours; the userinfo answer (a signed JWT at ProConnect, plain JSON elsewhere) gives the address and the names.
+Which account the person opens is decided by `services.sign_in_with_proconnect`, not here. Signing out of Agora
+ends the ProConnect session too, through the provider's end_session_endpoint, with the ID token kept in the
+session as the hint.
 """
 
 import hmac
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -22,6 +24,7 @@ from flask_babel import gettext as _
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from joserfc.jws import extract_compact
 from joserfc.jwt import JWTClaimsRegistry
 
 from app.core import clock
@@ -35,6 +38,10 @@ SIGN_OUT_KEY = "proconnect_id_token"  # the hint ProConnect's end_session_endpoi
 ALGORITHMS = ["RS256", "ES256"]
 HTTP_TIMEOUT = 10  # seconds per call to the provider
 CLOCK_LEEWAY = 60  # seconds of difference tolerated between our clock and the provider's
+# The discovery document and the keys are kept this long in each process, rather than fetched at every sign-in;
+# keys are fetched again at once for a token signed by a key not among them.
+KEPT_SECONDS = 3600
+_kept: dict[str, tuple[float, object]] = {}
 
 
 @dataclass(frozen=True)
@@ -78,11 +85,30 @@ def _get(url: str, **kwargs) -> requests.Response:
     return response
 
 
+def _kept_or_fetched(url: str, fetch, *, again: bool = False):
+    """What `fetch(url)` gave less than KEPT_SECONDS ago in this process, else (or `again`) what it gives now."""
+    kept = _kept.get(url)
+    if kept and not again and time.monotonic() - kept[0] < KEPT_SECONDS:
+        return kept[1]
+    value = fetch(url)
+    _kept[url] = (time.monotonic(), value)
+    return value
+
+
+def forget_provider() -> None:
+    """As after a restart: the next sign-in fetches the discovery document and the keys again."""
+    _kept.clear()
+
+
 def _metadata() -> dict:
     """The provider's discovery document; PROCONNECT_DISCOVERY_URL may also be the issuer itself."""
     url = current_app.config["PROCONNECT_DISCOVERY_URL"]
     if "/.well-known/" not in url:
         url = url.rstrip("/") + "/.well-known/openid-configuration"
+    return _kept_or_fetched(url, _fetch_metadata)
+
+
+def _fetch_metadata(url: str) -> dict:
     try:
         metadata = _get(url).json()
     except ValueError:
@@ -144,10 +170,7 @@ def identity_from_callback(args, redirect_uri: str) -> Identity:
     except (requests.RequestException, ValueError) as error:
         current_app.logger.warning("ProConnect: token endpoint failed: %s", error)
         raise _failure() from None
-    try:
-        keys = KeySet.import_key_set(_get(metadata["jwks_uri"]).json())
-    except (ValueError, TypeError, KeyError, JoseError):
-        raise _refused("malformed JWKS at", metadata["jwks_uri"]) from None
+    keys = _keys(metadata["jwks_uri"], token.get("id_token"))
     claims = _verified_claims(token.get("id_token"), keys, metadata["issuer"], nonce=pending["nonce"])
     info = _userinfo(metadata, keys, token) if metadata.get("userinfo_endpoint") else {}
     if info and info.get("sub") != claims["sub"]:
@@ -156,6 +179,26 @@ def identity_from_callback(args, redirect_uri: str) -> Identity:
     return Identity(subject=str(claims["sub"]), email=str(info.get("email") or ""),
                     given_name=str(info.get("given_name") or ""), usual_name=str(info.get("usual_name") or ""),
                     siret=str(info.get("siret") or ""), id_token=token["id_token"])
+
+
+def _keys(jwks_uri: str, id_token) -> KeySet:
+    """The provider's published keys: those kept, unless the token names a key that is not among them (the provider
+    rotated its keys), when they are fetched again."""
+    keys = _kept_or_fetched(jwks_uri, _fetch_keys)
+    try:
+        kid = extract_compact(id_token.encode()).headers().get("kid") if isinstance(id_token, str) else None
+    except (JoseError, ValueError):
+        kid = None  # a malformed token: _verified_claims refuses it
+    if kid is not None and kid not in {key.kid for key in keys.keys}:
+        keys = _kept_or_fetched(jwks_uri, _fetch_keys, again=True)
+    return keys
+
+
+def _fetch_keys(jwks_uri: str) -> KeySet:
+    try:
+        return KeySet.import_key_set(_get(jwks_uri).json())
+    except (ValueError, TypeError, KeyError, JoseError):
+        raise _refused("malformed JWKS at", jwks_uri) from None
 
 
 def _verified_claims(id_token, keys: KeySet, issuer: str, *, nonce: str | None) -> dict:

@@ -4,7 +4,8 @@ Discovery, JWKS (an RSA key generated at start), /authorize (approves at once: b
 `person`), /token (checks the client's credentials and the PKCE verifier against the challenge; answers an ID
 token echoing the nonce), /userinfo (a signed JWT, as ProConnect answers). `tamper` makes the next ID tokens lie
 one way or another: signed with another key, a wrong nonce, expired, for another audience, for several audiences
-without saying which party it authorizes, or from another issuer. `id_tokens` keeps those it issued.
+without saying which party it authorizes, or from another issuer. `id_tokens` keeps those it issued;
+`rotate_key` signs with a new key from then on; `fetched` counts the requests for discovery and keys.
 """
 
 import base64
@@ -13,6 +14,7 @@ import json
 import secrets
 import threading
 import time
+from collections import Counter
 from urllib.parse import urlencode
 
 from joserfc import jwt
@@ -24,9 +26,14 @@ CLIENT_ID = "agora-test"
 CLIENT_SECRET = "secret-de-test"
 
 
+def signing_key(kid: str) -> RSAKey:
+    return RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig", "alg": "RS256"})
+
+
 class Provider:
     def __init__(self):
-        self.key = RSAKey.generate_key(2048, parameters={"kid": "cle-1", "use": "sig", "alg": "RS256"})
+        self.first_key = self.key = signing_key("cle-1")
+        self.fetched: Counter = Counter()  # discovery and JWKS requests, by path
         self.person = {"sub": "agent-1", "email": "agent@interieur.gouv.fr", "given_name": "Camille",
                        "usual_name": "Martin", "siret": "11000201100044"}
         self.tamper: str | None = None
@@ -52,8 +59,17 @@ class Provider:
     def discovery_url(self) -> str:
         return f"{self.issuer}/.well-known/openid-configuration"
 
+    def rotate_key(self) -> None:
+        """Sign with a new key from now on, published in place of the old one."""
+        self.key = signing_key(f"cle-{secrets.token_hex(4)}")
+
+    def rotate_keys_back(self) -> None:
+        self.key, self.fetched = self.first_key, Counter()
+
     def wsgi(self, environ, start_response):
         request = Request(environ)
+        if request.path in ("/.well-known/openid-configuration", "/jwks"):
+            self.fetched[request.path] += 1
         handler = {"/.well-known/openid-configuration": self.discovery, "/jwks": self.jwks,
                    "/authorize": self.authorize, "/token": self.token, "/userinfo": self.userinfo}.get(request.path)
         response = handler(request) if handler else Response("not found", status=404)
@@ -107,7 +123,7 @@ class Provider:
                   "exp": now + 60, "nonce": grant["nonce"], "acr": "eidas1"}
         key = self.key
         if self.tamper == "forged":
-            key = RSAKey.generate_key(2048, parameters={"kid": "cle-1"})
+            key = RSAKey.generate_key(2048, parameters={"kid": self.key.kid})
         elif self.tamper == "nonce":
             claims["nonce"] = "une-autre-valeur"
         elif self.tamper == "expired":
@@ -120,7 +136,7 @@ class Provider:
             claims["aud"] = [CLIENT_ID, "un-autre-client"]
             if self.tamper == "audiences-authorizing-us":
                 claims["azp"] = CLIENT_ID
-        self.id_tokens.append(jwt.encode({"alg": "RS256", "kid": "cle-1"}, claims, key))
+        self.id_tokens.append(jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, key))
         return self.id_tokens[-1]
 
     def userinfo(self, request) -> Response:
@@ -130,5 +146,5 @@ class Provider:
         claims = {**grant["person"], "iss": self.issuer, "aud": CLIENT_ID}
         if self.userinfo_as_json:
             return self._json(claims)
-        return Response(jwt.encode({"alg": "RS256", "kid": "cle-1"}, claims, self.key),
+        return Response(jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, self.key),
                         content_type="application/jwt")

@@ -7,7 +7,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from app.accounts import personal_data, services
+from app.accounts import personal_data, proconnect, services
 from app.accounts.models import User, UserIdentity, UserSession
 from app.accounts.proconnect import Identity
 from app.core.audit import AuditEntry
@@ -32,8 +32,10 @@ def provider(app, _provider, monkeypatch):
     monkeypatch.setitem(app.config, "PROCONNECT_CLIENT_SECRET", CLIENT_SECRET)
     monkeypatch.setitem(app.config, "PROCONNECT_DISCOVERY_URL", _provider.discovery_url)
     person = dict(_provider.person)
+    proconnect.forget_provider()  # what the provider publishes changes from one test to the next
     yield _provider
     _provider.person, _provider.tamper, _provider.userinfo_as_json, _provider.pkce = person, None, False, True
+    _provider.rotate_keys_back()
 
 
 def count(model) -> int:
@@ -236,6 +238,17 @@ def test_a_password_account_or_a_provider_out_of_reach_signs_out_here_only(clien
     monkeypatch.setitem(app.config, "PROCONNECT_DISCOVERY_URL", "http://127.0.0.1:9/.well-known/openid-configuration")
     assert client.post_form("/compte/deconnexion").location == "/"
     assert count(UserSession) == 0
+
+
+def test_discovery_and_keys_are_fetched_once_then_again_when_the_provider_rotates_its_key(client, provider):
+    sign_in_with_proconnect(client)
+    client.post_form("/compte/deconnexion")
+    sign_in_with_proconnect(client)
+    assert provider.fetched == {"/.well-known/openid-configuration": 1, "/jwks": 1}
+    client.post_form("/compte/deconnexion")
+    provider.rotate_key()
+    assert sign_in_with_proconnect(client).location.endswith("/") and count(UserSession) == 1
+    assert provider.fetched == {"/.well-known/openid-configuration": 1, "/jwks": 2}
 
 
 def test_another_state_is_refused(client, provider):

@@ -19,12 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User, UserIdentity, UserSession
-from app.accounts.services import UNUSABLE_PASSWORD_HASH, check_current_password
+from app.accounts.services import UNUSABLE_PASSWORD_HASH, check_current_password, why_not_leave_admins
 from app.accounts.sessions import end_every_session
 from app.committee.models import (AnswerTemplate, ClusterSuggestion, CommitteeNote, CommitteeSeat,
                                   ConflictDeclaration, EvaluationAssignment, Issue, Score)
 from app.core import audit, clock
 from app.core.audit import AuditEntry
+from app.core.errors import refuse_if
 from app.core.mail import OutboxMessage
 from app.core.web import paris_datetime
 from app.extensions import db
@@ -193,6 +194,7 @@ def delete_own_account(user: User, password: str, *, now: datetime | None = None
                        source: str | None = None) -> SupportsAtDeletion:
     """The person deletes their account, typing their password again: a session left open is not enough."""
     check_current_password(user, password)
+    refuse_if(why_not_leave_admins(user))
     return delete_account(user, cause=ON_REQUEST, now=now, source=source)
 
 
@@ -277,7 +279,8 @@ def retention_periods() -> dict[str, str]:
 def accounts_due(now: datetime | None = None) -> list[tuple[User, str]]:
     """The accounts the retention rules delete at `now`, with the cause: sign-ups left unconfirmed longer than
     UNCONFIRMED_ACCOUNT_RETENTION_DAYS, accounts without a sign-in for INACTIVE_ACCOUNT_RETENTION_DAYS (counted
-    from the sign-up when there was none). The platform's own accounts (no password) are not people's."""
+    from the sign-up when there was none). The platform's own accounts (no password) are not people's; an
+    admin's account stays until the role is taken back (`flask --app wsgi accounts admin EMAIL --retirer`)."""
     now = now or clock.now()
     days = retention_days()
     unconfirmed = User.email_confirmed_at.is_(None) & (User.created_at < now - timedelta(days=days[UNCONFIRMED]))
@@ -285,7 +288,7 @@ def accounts_due(now: datetime | None = None) -> list[tuple[User, str]]:
     cause = sa.case((unconfirmed, UNCONFIRMED), else_=INACTIVE)
     return list(db.session.execute(
         sa.select(User, cause).where(User.deleted_at.is_(None), User.password_hash != UNUSABLE_PASSWORD_HASH,
-                                      sa.or_(unconfirmed, inactive))
+                                      ~User.is_admin, sa.or_(unconfirmed, inactive))
         .order_by(User.id)).all())
 
 

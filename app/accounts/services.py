@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import click
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -384,3 +385,45 @@ def contributions_of(user: User) -> list[OrganizationContributions]:
         group.own.sort(key=last_change, reverse=True)
         group.cosponsored.sort(key=last_change, reverse=True)
     return list(groups.values())
+
+
+# --- The admin role -----------------------------------------------------------------------------------
+
+def why_not_leave_admins(user: User) -> str | None:
+    """Agora always keeps someone to administer it: the last active admin neither stops being one nor goes."""
+    others = db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
+        User.is_admin, User.id != user.id, User.deleted_at.is_(None), User.blocked_at.is_(None)))
+    if user.is_admin and not others:
+        return _("Agora n'aurait plus personne pour l'administrer : confiez d'abord ce rôle à un autre compte.")
+    return None
+
+
+def set_admin(user: User | None, admin: bool) -> User:
+    """Give or take the admin role (from the command line: the first admin of a new site has nobody to ask)."""
+    if user is None or user.deleted_at is not None:
+        raise RuleViolation(_("Aucun compte n'a cette adresse."))
+    if admin:
+        refuse_if(why_not_sign_in(user))
+        if not user.is_confirmed:
+            raise RuleViolation(_("Ce compte n'a pas encore confirmé son adresse électronique."))
+    else:
+        refuse_if(why_not_leave_admins(user))
+    if user.is_admin != admin:
+        user.is_admin = admin
+        audit.record("account.admin", actor=None, subject=user, data={"admin": admin})
+    return user
+
+
+@click.command("admin")
+@click.argument("email")
+@click.option("--retirer", "remove", is_flag=True, help="Retire le rôle au lieu de le donner.")
+def admin_command(email: str, remove: bool) -> None:
+    """Donne (ou retire) le rôle d'administration au compte de cette adresse."""
+    try:
+        user = set_admin(find_user_by_email(email), not remove)
+    except RuleViolation as refusal:
+        db.session.rollback()
+        raise click.ClickException(str(refusal)) from None
+    db.session.commit()
+    click.echo(_("%(name)s administre Agora.", name=user.name) if user.is_admin
+               else _("%(name)s n'administre plus Agora.", name=user.name))

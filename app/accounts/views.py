@@ -17,6 +17,7 @@ from app.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__, url_prefix="/compte")
 bp.cli.add_command(personal_data.purge_command)  # flask --app wsgi accounts purge [--dry-run]
+bp.cli.add_command(services.admin_command)  # flask --app wsgi accounts admin EMAIL [--retirer]
 bp.add_app_template_global(personal_data.retention_periods)  # stated on the personal-data page
 bp.add_app_template_global(proconnect.is_enabled, "proconnect_enabled")
 # Signing out of an account opened through ProConnect ends that session too, at the provider.

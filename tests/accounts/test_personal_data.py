@@ -255,7 +255,7 @@ def accounts(frozen):
         return account
     made = {"inactive": user(2000, 1096), "never_seen": user(1096), "active": user(2000, 1094),
             "unconfirmed": user(8, confirmed=False), "fresh_sign_up": user(6, confirmed=False),
-            "system": user(2000, confirmed=False)}
+            "system": user(2000, confirmed=False), "inactive_admin": user(2000, 1096, is_admin=True)}
     made["system"].password_hash = "!"  # the platform's own account (imports)
     db.session.commit()
     return made
@@ -272,7 +272,7 @@ def test_the_dry_run_says_what_it_would_remove_and_removes_nothing(app, accounts
     for name in ("inactive", "never_seen"):
         assert f"Compte n° {accounts[name].id} : aucune connexion depuis le" in result.output
     assert f"Compte n° {accounts['unconfirmed'].id} : inscription non confirmée depuis le" in result.output
-    for name in ("active", "fresh_sign_up", "system"):
+    for name in ("active", "fresh_sign_up", "system", "inactive_admin"):
         assert f"Compte n° {accounts[name].id} :" not in result.output
     assert "Simulation : 3 comptes seraient supprimés ; rien n'a été supprimé." in result.output
     db.session.expire_all()
@@ -289,7 +289,7 @@ def test_the_purge_deletes_inactive_accounts_and_unconfirmed_sign_ups(app, accou
     db.session.expire_all()
     assert db.session.get(User, ids["inactive"]).name == "Agent·e de Murat"  # kept: its comment points to it
     assert db.session.get(User, ids["never_seen"]) is None and db.session.get(User, ids["unconfirmed"]) is None
-    for name in ("active", "fresh_sign_up", "system"):
+    for name in ("active", "fresh_sign_up", "system", "inactive_admin"):
         assert not db.session.get(User, ids[name]).is_deleted
     causes = db.session.scalars(sa.select(AuditEntry.data).where(AuditEntry.action == "account.delete")).all()
     assert sorted(data["cause"] for data in causes) == ["inactive", "inactive", "unconfirmed"]

@@ -15,8 +15,8 @@ from wtforms.fields.choices import SelectChoice
 from app.committee import permissions, queries
 from app.committee.models import ClusterSuggestion
 from app.committee.suggestion_forms import MOVE, AcceptForm, MergeForm, RenameForm, RequestForm, SortForm
-from app.committee.suggestions import (accept_clusters, current_draft, drop_proposals, merge_clusters,
-                                       move_proposals, rename_cluster, request_suggestion)
+from app.committee.suggestions import (accept_clusters, computation_failed, current_draft, drop_proposals,
+                                       merge_clusters, move_proposals, rename_cluster, request_suggestion)
 from app.committee.views import committee_space
 from app.consultations.models import Consultation
 from app.core.web import attempt, page_argument, safe_next_url
@@ -107,6 +107,7 @@ def _show(consultation: Consultation, draft: ClusterSuggestion | None, *, reques
     facts = _facts(consultation) if content else {}
     in_issue = {id_ for id_, row in facts.items() if row.issue_id is not None}
     return render_template("committee/suggestion.html", consultation=consultation, draft=draft, content=content,
+                           failed=draft is not None and computation_failed(draft),
                            request_form=request_form, accept_form=accept_form, facts=facts,
                            assigned_counts={cluster["number"]: len(in_issue.intersection(cluster["proposal_ids"]))
                                             for cluster in (content or {}).get("clusters", [])},

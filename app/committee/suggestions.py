@@ -139,6 +139,11 @@ def job_payload(draft: ClusterSuggestion) -> dict:
     return {"suggestion_id": draft.id, "version": draft.version}
 
 
+def computation_failed(draft: ClusterSuggestion) -> bool:
+    """The draft's job failed every attempt: asking again is the way on."""
+    return draft.content is None and jobs.given_up(KIND, job_payload(draft))
+
+
 def compute_suggestions(payloads: list[dict]) -> None:
     """The job: compute each requested draft from the stored vectors, unless it was asked again meanwhile
     (the later request's job computes that one)."""

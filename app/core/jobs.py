@@ -63,6 +63,13 @@ def queue_jobs(kind: str, payloads: list[dict], *, now: datetime | None = None) 
                                         for payload in payloads])
 
 
+def given_up(kind: str, payload: dict) -> bool:
+    """Whether the job of `kind` for `payload` failed MAX_ATTEMPTS times: it is not tried again, and the page
+    waiting for its result must say so rather than "being computed" forever."""
+    return payload in db.session.scalars(sa.select(Job.payload).where(
+        Job.kind == kind, Job.done_at.is_(None), Job.attempts >= MAX_ATTEMPTS))
+
+
 def process_claimed(pending: sa.Select, handle: Callable[[list], int], batch_size: int) -> int:
     """Hand the rows of `pending` (a select of one model with an `id`) to `handle`, batch by batch, one
     transaction each; return the sum of what `handle` returned.

@@ -18,6 +18,7 @@ from app.committee.suggestion_views import merge_url
 from app.consultations.models import PhaseKind
 from app.core.audit import AuditEntry
 from app.core.errors import RuleViolation
+from app.core.jobs import MAX_ATTEMPTS, Job
 from app.extensions import db
 from app.proposals.models import Proposal
 from app.proposals.vectors import queue_vectors
@@ -310,6 +311,21 @@ def test_asking_refuses_a_number_or_threshold_out_of_range(consultation, member,
 def signed_in(client, member):
     client.sign_in_as(member)
     return client
+
+
+def test_a_computation_that_failed_every_attempt_says_so_and_asking_again_computes(signed_in, consultation,
+                                                                                   proposals):
+    signed_in.post_form(space(), {"clusters": "4", "threshold": "70", "version": ""})
+    db.session.execute(sa.update(Job).values(attempts=MAX_ATTEMPTS, last_error="Traceback: MemoryError"))
+    run_jobs()  # given up: not tried again
+    page = text_of(signed_in.get(space()))
+    assert "Le calcul a échoué" in page and "Calcul en cours" not in page
+    draft = db.session.scalars(sa.select(ClusterSuggestion)).one()
+    signed_in.post_form(space(), {"clusters": "4", "threshold": "70", "version": str(draft.version)})
+    assert "Calcul en cours" in text_of(signed_in.get(space()))
+    run_jobs()
+    page = text_of(signed_in.get(space()))
+    assert "Le calcul a échoué" not in page and "13 propositions publiées regroupées." in page
 
 
 def test_a_member_asks_is_told_it_is_computing_then_reads_the_clusters(signed_in, consultation, proposals):

@@ -359,23 +359,30 @@ SUBJECTS = {
 }
 
 
-CLAIMS_PER_STATEMENT = 500  # 5 values each: well under SQLite's limit of bound parameters
+ROWS_PER_STATEMENT = 500  # 5 values each at most: well under SQLite's limit of bound parameters
+
+
+def _insert_new(model, rows: list[dict], *returning) -> set[tuple]:
+    """Insert `rows` (of SentReminder or NotifiedEvent) in key order, skipping those whose key is there (an
+    earlier run's, or that of a scheduler running at the same time: on PostgreSQL the second insert waits for the
+    first to commit, then skips it; the same order in both means they never wait for each other in a circle);
+    the `returning` columns of those inserted."""
+    insert = (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(model).on_conflict_do_nothing()
+    if returning:
+        insert = insert.returning(*returning)
+    rows = sorted(rows, key=lambda row: (row["kind"], row["subject_id"], row.get("user_id", 0)))
+    inserted = set()
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        result = db.session.execute(insert.values(rows[start:start + ROWS_PER_STATEMENT]))
+        if returning:
+            inserted.update(tuple(row) for row in result)
+    return inserted
 
 
 def _claim(rows: list[dict]) -> set[tuple[str, int, int]]:
-    """Insert the rows that say these reminders were (or will be) sent; return the (kind, subject_id, user_id)
-    of those inserted. One already there was sent before, or by a scheduler running at the same time: on
-    PostgreSQL the second insert waits for the first to commit, then skips it. Rows go in key order, so that two
-    schedulers never wait for each other in a circle."""
-    insert = (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(SentReminder)
-    insert = insert.on_conflict_do_nothing().returning(SentReminder.kind, SentReminder.subject_id,
-                                                       SentReminder.user_id)
-    rows = sorted(rows, key=lambda row: (row["kind"], row["subject_id"], row["user_id"]))
-    claimed = set()
-    for start in range(0, len(rows), CLAIMS_PER_STATEMENT):
-        batch = rows[start:start + CLAIMS_PER_STATEMENT]
-        claimed.update(tuple(row) for row in db.session.execute(insert.values(batch)))
-    return claimed
+    """Insert the rows that say these reminders were (or will be) sent; the (kind, subject_id, user_id) of those
+    inserted: one already there was sent before, or by another scheduler."""
+    return _insert_new(SentReminder, rows, SentReminder.kind, SentReminder.subject_id, SentReminder.user_id)
 
 
 def _claim_row(kind: str, subject_id: int, user_id: int, sent_at: datetime | None, now: datetime) -> dict:
@@ -427,10 +434,8 @@ def run(now: datetime | None = None) -> int:
 
 def _mark_listed(events: set[tuple[str, int]], now: datetime) -> None:
     """Record the events whose followers this run listed (a scheduler running at the same time may have too)."""
-    insert = (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(NotifiedEvent)
-    rows = [{"kind": kind, "subject_id": subject_id, "created_at": now} for kind, subject_id in sorted(events)]
-    for start in range(0, len(rows), CLAIMS_PER_STATEMENT):
-        db.session.execute(insert.values(rows[start:start + CLAIMS_PER_STATEMENT]).on_conflict_do_nothing())
+    _insert_new(NotifiedEvent, [{"kind": kind, "subject_id": subject_id, "created_at": now}
+                                for kind, subject_id in events])
 
 
 def _chosen_modes(user_ids: set[int]) -> dict[tuple[int, str], DeliveryMode]:

@@ -5,8 +5,11 @@ from collections.abc import Callable
 
 from flask import Flask, Response, current_app, request, session
 
-
-
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
+    "camera", "microphone", "geolocation", "payment", "usb", "browsing-topics"))
+HSTS = "max-age=63072000; includeSubDomains"
+# Files that are the same for everyone, whoever asks for them.
+SHARED_FILES = {"static", "dsfr"}
 FORM_ACTION_SOURCES = "form_action_sources"  # the app's extensions: who names other origins forms may lead to
 
 
@@ -24,13 +27,6 @@ def content_security_policy(form_origins: tuple[str, ...]) -> str:
 def allow_form_action(app: Flask, origin: Callable[[], str | None]) -> None:
     """Let forms lead to the origin `origin()` gives when asked (None: none), e.g. an identity provider's."""
     app.extensions.setdefault(FORM_ACTION_SOURCES, []).append(origin)
-
-
-PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
-    "camera", "microphone", "geolocation", "payment", "usb", "browsing-topics"))
-HSTS = "max-age=63072000; includeSubDomains"
-# Files that are the same for everyone, whoever asks for them.
-SHARED_FILES = {"static", "dsfr"}
 
 
 def init_app(app: Flask) -> None:
